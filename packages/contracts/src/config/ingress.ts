@@ -1,0 +1,75 @@
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { CommonEnvSchema } from './common.js';
+import { envBoolean, envInt, envList, envPort, parseEnv } from './env.js';
+import { JobPolicyEnvSchema } from './job-policy.js';
+
+const cidr = z.string().refine((value) => {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || address === undefined) return false;
+  const family = isIP(address);
+  if (family === 0) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return Number.isInteger(n) && n >= 0 && n <= (family === 4 ? 32 : 128);
+}, 'must be an IP address or CIDR such as 203.0.113.0/24');
+
+export const IngressEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
+  .extend({
+    /** Interface of the public callback listener. */
+    INGRESS_HOST: z.string().default('0.0.0.0'),
+    INGRESS_PORT: envPort(3000),
+    /** Keys for the provider's HMAC signature; several at once during a rotation. */
+    CALLBACK_HMAC_KEYS: envList,
+    /** Standard Webhooks secrets (`whsec_<base64>`), for senders that use that scheme. */
+    CALLBACK_WEBHOOK_SECRETS: envList,
+    /** Secret path segment: `/callbacks/runway/<token>`. */
+    CALLBACK_PATH_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Sender allow-list (CIDRs). */
+    CALLBACK_ALLOWED_IPS: envList.pipe(z.array(cidr)),
+    /** Proxies whose X-Forwarded-For is believed (CIDRs); empty: the socket address is the sender. */
+    TRUSTED_PROXIES: envList.pipe(z.array(cidr)),
+    /** Accepted clock skew of signature timestamps, in seconds. */
+    CALLBACK_TOLERANCE_S: envInt(300, 1, 86_400),
+    /** Run with no sender authentication: local development only. */
+    AUTH_DISABLED: envBoolean(false),
+    /** Largest accepted callback body, in bytes. */
+    BODY_LIMIT_BYTES: envInt(65_536, 1024, 10 * 1024 * 1024),
+    /** Bodies kept in the quarantine list (newest first). */
+    QUARANTINE_MAXLEN: envInt(1000, 1, 1_000_000),
+    /** Seconds a request may wait for Redis before the answer becomes 503. */
+    REDIS_COMMAND_TIMEOUT_MS: envInt(2000, 50, 60_000),
+    /** ms to finish in-flight requests on SIGTERM before closing anyway. */
+    SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),
+  })
+  .superRefine((env, ctx) => {
+    const configured =
+      env.CALLBACK_HMAC_KEYS.length + env.CALLBACK_WEBHOOK_SECRETS.length + env.CALLBACK_ALLOWED_IPS.length > 0 ||
+      env.CALLBACK_PATH_TOKEN !== undefined;
+    if (!configured && !env.AUTH_DISABLED) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CALLBACK_HMAC_KEYS'],
+        message:
+          'no sender authentication configured: set CALLBACK_HMAC_KEYS, CALLBACK_WEBHOOK_SECRETS, CALLBACK_PATH_TOKEN or CALLBACK_ALLOWED_IPS (or AUTH_DISABLED=true for local development)',
+      });
+    }
+    if (env.AUTH_DISABLED && env.NODE_ENV === 'production') {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DISABLED'], message: 'must not be true when NODE_ENV=production' });
+    }
+    for (const [i, secret] of env.CALLBACK_WEBHOOK_SECRETS.entries()) {
+      if (!/^whsec_[A-Za-z0-9+/]+=*$/.test(secret)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['CALLBACK_WEBHOOK_SECRETS', i],
+          message: 'must look like whsec_<base64>',
+        });
+      }
+    }
+  });
+
+export type IngressConfig = Readonly<z.infer<typeof IngressEnvSchema>>;
+
+export function loadIngressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
+  return parseEnv(IngressEnvSchema, env);
+}

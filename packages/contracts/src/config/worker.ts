@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { CommonEnvSchema } from './common.js';
+import { envBoolean, envInt, envList, envPort, parseEnv } from './env.js';
+import { JobPolicyEnvSchema } from './job-policy.js';
+
+export const StorageEnvSchema = z.object({
+  /** S3 endpoint URL, e.g. http://minio:9000. */
+  S3_ENDPOINT: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:9000'),
+  S3_ACCESS_KEY: z.string().default('minioadmin'),
+  S3_SECRET_KEY: z.string().default('minioadmin'),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name')
+    .default('runway-media'),
+  /** Key prefix inside the bucket: `<prefix>/<task_id>/video.mp4`. */
+  S3_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._/-]*$/)
+    .transform((p) => p.replace(/^\/+|\/+$/g, ''))
+    .default('runway'),
+  /**
+   * Multipart part size in bytes. The minio client buffers one part in memory and, for a
+   * stream of unknown size, would otherwise pick 528 MiB parts (see docs/decisions.md).
+   */
+  S3_PART_SIZE: envInt(8 * 1024 * 1024, 5 * 1024 * 1024, 512 * 1024 * 1024),
+});
+export type StorageConfig = z.infer<typeof StorageEnvSchema>;
+
+export const DownloadEnvSchema = z.object({
+  /** Largest object accepted, in bytes (default 2 GiB). */
+  DOWNLOAD_MAX_BYTES: envInt(2 * 1024 ** 3, 1),
+  /** TCP + TLS connect timeout, ms. */
+  DOWNLOAD_CONNECT_TIMEOUT_MS: envInt(10_000, 1),
+  /** Time to the response headers, ms. */
+  DOWNLOAD_TIMEOUT_MS: envInt(30_000, 1),
+  /** Longest silence while the body streams, ms. */
+  DOWNLOAD_IDLE_TIMEOUT_MS: envInt(30_000, 1),
+  DOWNLOAD_MAX_REDIRECTS: envInt(3, 0, 20),
+  /** Host allow-list (exact names or `*.example.com`); empty: any public host. */
+  DOWNLOAD_ALLOWED_HOSTS: envList,
+  /** Allow loopback/private/link-local targets: tests and local simulators only. */
+  DOWNLOAD_ALLOW_PRIVATE: envBoolean(false),
+  /** Allow plain http URLs (https only by default). */
+  DOWNLOAD_ALLOW_HTTP: envBoolean(false),
+});
+export type DownloadConfig = z.infer<typeof DownloadEnvSchema>;
+
+export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
+  .extend(StorageEnvSchema.shape)
+  .extend(DownloadEnvSchema.shape)
+  .extend({
+    WORKER_CONCURRENCY: envInt(8, 1, 1000),
+    WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
+    WORKER_METRICS_PORT: envPort(9464),
+    /** Redis Stream of the events. */
+    EVENTS_STREAM: z.string().min(1).default('runway:events'),
+    /** Approximate length the stream is trimmed to. */
+    EVENTS_MAXLEN: envInt(100_000, 1),
+    /** ms running jobs get to finish on SIGTERM. */
+    SHUTDOWN_GRACE_MS: envInt(25_000, 0, 600_000),
+  });
+
+export type WorkerConfig = Readonly<z.infer<typeof WorkerEnvSchema>>;
+
+export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
+  return parseEnv(WorkerEnvSchema, env);
+}

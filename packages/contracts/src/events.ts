@@ -1,0 +1,130 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Cluster, Redis } from 'ioredis';
+import { type RelayEvent, RelayEventSchema } from './event.schema.js';
+
+export type RedisLike = Redis | Cluster;
+
+export interface EventStreamOptions {
+  /** Stream key, e.g. `runway:events`. */
+  stream: string;
+  /** Approximate maximum length (`XADD MAXLEN ~`). */
+  maxlen: number;
+}
+
+/** A fresh event id (`evt_<uuid>`). */
+export function newEventId(): string {
+  return `evt_${randomUUID()}`;
+}
+
+/**
+ * Validates an event against the shared schema and appends it to the stream as one
+ * `event` field holding JSON. Returns the stream entry id.
+ */
+export async function publishEvent(redis: RedisLike, options: EventStreamOptions, event: RelayEvent): Promise<string> {
+  const valid = RelayEventSchema.parse(event);
+  const id = await redis.xadd(
+    options.stream,
+    'MAXLEN',
+    '~',
+    String(options.maxlen),
+    '*',
+    'type',
+    valid.type,
+    'task_id',
+    valid.task_id,
+    'event',
+    JSON.stringify(valid),
+  );
+  if (id === null) throw new Error('XADD returned no id');
+  return id;
+}
+
+/** Reads the `event` field of a stream entry's flat field list and validates it. */
+export function parseStreamEntry(fields: string[]): RelayEvent {
+  const index = fields.findIndex((value, i) => i % 2 === 0 && value === 'event');
+  const json = index >= 0 ? fields[index + 1] : undefined;
+  if (json === undefined) throw new Error('stream entry has no "event" field');
+  return RelayEventSchema.parse(JSON.parse(json));
+}
+
+type StreamReply = Array<[stream: string, entries: Array<[id: string, fields: string[]]>]> | null;
+
+export interface ConsumeOptions {
+  redis: RedisLike;
+  stream: string;
+  /** Consumer group; created (with the stream) if missing, reading from `startId`. */
+  group: string;
+  /** This consumer's name, unique within the group (e.g. hostname + pid). */
+  consumer: string;
+  /** Handles one event; the entry is acknowledged only after it resolves. */
+  handler: (event: RelayEvent, entryId: string) => Promise<void>;
+  /** Called for entries that fail the schema; they are acknowledged so they do not block the group. */
+  onInvalid?: (entryId: string, error: unknown) => void;
+  /** Stops the loop (after the current batch). */
+  signal?: AbortSignal;
+  /** Where a new group starts: `0` (whole stream, default) or `$` (only new events). */
+  startId?: string;
+  batchSize?: number;
+  blockMs?: number;
+}
+
+/**
+ * Consumes relay events with a Redis consumer group: at-least-once, typed, acknowledged
+ * after the handler succeeds. On start it first re-reads this consumer's own pending
+ * entries (delivered before a crash, never acknowledged). A handler that throws leaves
+ * its entry pending; the loop re-reads pending entries before new ones, so it is retried.
+ * Use a dedicated connection: XREADGROUP BLOCK holds it.
+ */
+export async function consumeEvents(options: ConsumeOptions): Promise<void> {
+  const { redis, stream, group, consumer, handler, signal } = options;
+  const batch = String(options.batchSize ?? 100);
+  const block = String(options.blockMs ?? 1000);
+  try {
+    await redis.xgroup('CREATE', stream, group, options.startId ?? '0', 'MKSTREAM');
+  } catch (error) {
+    if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+  }
+  let cursor = '0'; // '0': our pending entries first; '>' once they are drained.
+  while (!signal?.aborted) {
+    const reply = (await redis.xreadgroup(
+      'GROUP',
+      group,
+      consumer,
+      'COUNT',
+      batch,
+      'BLOCK',
+      block,
+      'STREAMS',
+      stream,
+      cursor,
+    )) as StreamReply;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (cursor === '0' && entries.length === 0) {
+      cursor = '>';
+      continue;
+    }
+    let failed = false;
+    for (const [entryId, fields] of entries) {
+      let event: RelayEvent;
+      try {
+        event = parseStreamEntry(fields);
+      } catch (error) {
+        options.onInvalid?.(entryId, error);
+        await redis.xack(stream, group, entryId);
+        continue;
+      }
+      try {
+        await handler(event, entryId);
+        await redis.xack(stream, group, entryId);
+      } catch {
+        failed = true;
+      }
+    }
+    // After a handler failure go back to the pending entries, so the failed one is retried.
+    if (failed) {
+      cursor = '0';
+      await sleep(Number(block), undefined, { signal }).catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { type CallbackOutcome, CallbackSchema } from './callback.schema.js';
+
+/** Default BullMQ queue name of the callbacks (overridable by `QUEUE_NAME`). */
+export const DEFAULT_QUEUE_NAME = 'runway-callbacks';
+
+/** How the sender of a callback was authenticated. */
+export const AuthMethodSchema = z.enum(['provider_hmac', 'standard_webhooks', 'path_token', 'ip_allowlist', 'none']);
+export type AuthMethod = z.infer<typeof AuthMethodSchema>;
+
+/** Data of one job on the callbacks queue; validated before enqueue and after dequeue. */
+export const CallbackJobSchema = z.object({
+  v: z.literal(1),
+  callback: CallbackSchema,
+  receipt: z.object({
+    received_at: z.iso.datetime(),
+    request_id: z.string(),
+    source_ip: z.string(),
+    auth: z.array(AuthMethodSchema),
+    path: z.string(),
+  }),
+  /** Fields of the body we do not model (passthrough), kept for the record. */
+  extra: z.record(z.string(), z.unknown()),
+});
+export type CallbackJob = z.infer<typeof CallbackJobSchema>;
+
+/**
+ * Deterministic job id: at most one success job and one failure job per task, whatever
+ * the number of deliveries. BullMQ ignores an `add` whose id exists, which is what makes
+ * a re-add after a crash safe. (Custom ids may not contain ':'.)
+ */
+export function jobIdFor(taskId: string, outcome: CallbackOutcome): string {
+  return `${taskId}.${outcome}`;
+}

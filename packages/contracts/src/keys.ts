@@ -1,0 +1,21 @@
+/**
+ * Every Redis key the relay writes besides BullMQ's own. All of them start with the
+ * queue prefix, so with a hash-tagged prefix such as `{runway}` they share one Redis
+ * Cluster slot with the queue's keys and multi-key scripts stay legal.
+ */
+export interface RelayKeys {
+  /** Hash with the state of one task (DESIGN §4). */
+  task(taskId: string): string;
+  /** Capped list of authenticated bodies that failed the schema, for an operator to inspect. */
+  quarantine: string;
+  /** BullMQ's hash of one job, used to ask "does this job exist?" inside the dedupe script. */
+  job(jobId: string): string;
+}
+
+export function relayKeys(prefix: string, queueName: string): RelayKeys {
+  return {
+    task: (taskId) => `${prefix}:relay:task:${taskId}`,
+    quarantine: `${prefix}:relay:quarantine`,
+    job: (jobId) => `${prefix}:${queueName}:${jobId}`,
+  };
+}
