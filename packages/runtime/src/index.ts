@@ -1,0 +1,4 @@
+export * from './logger.js';
+export * from './ops-routes.js';
+export * from './redis.js';
+export * from './shutdown.js';

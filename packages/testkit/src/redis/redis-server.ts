@@ -1,0 +1,100 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from '../free-port.js';
+import { waitFor } from '../wait-for.js';
+
+export interface RedisServerOptions {
+  /** Keep data across `restart()` with AOF (fsync every second), for fault tests. */
+  persistent?: boolean;
+  /** Extra `redis-server` arguments. */
+  args?: string[];
+}
+
+export interface RedisServerHarness {
+  url: string;
+  port: number;
+  /** Stops the server (SIGTERM, waits for exit). */
+  stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL), as a crash would. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and data directory. */
+  start(): Promise<void>;
+  /** Stops it and removes its data for good. */
+  dispose(): Promise<void>;
+}
+
+function ensureBinary(): void {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+  } catch {
+    throw new Error(
+      'redis-server not found: install it (Debian/Ubuntu: apt-get install -y redis-server; macOS: brew install redis) — .ci/run does this automatically',
+    );
+  }
+}
+
+/**
+ * Starts a private `redis-server` on a free 127.0.0.1 port, so each test file is hermetic
+ * and fault tests may stop, kill and restart it.
+ */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHarness> {
+  ensureBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'relay-redis-'));
+  const port = await freePort();
+  const persistence = options.persistent
+    ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '']
+    : ['--appendonly', 'no', '--save', ''];
+  let child: ChildProcess | undefined;
+
+  const start = async () => {
+    const proc = spawn(
+      'redis-server',
+      ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...persistence, ...(options.args ?? [])],
+      { stdio: 'ignore' },
+    );
+    child = proc;
+    const probe = new Redis(port, '127.0.0.1', {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
+    probe.on('error', () => undefined);
+    try {
+      await waitFor(
+        async () => {
+          if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
+          if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
+          return (await probe.ping()) === 'PONG';
+        },
+        { timeoutMs: 10_000, description: `redis-server on port ${port}` },
+      );
+    } finally {
+      probe.disconnect();
+    }
+  };
+
+  const stopWith = async (signal: NodeJS.Signals) => {
+    const proc = child;
+    child = undefined;
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((resolve) => proc.once('exit', resolve));
+    proc.kill(signal);
+    await exited;
+  };
+
+  await start();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    start,
+    stop: () => stopWith('SIGTERM'),
+    kill: () => stopWith('SIGKILL'),
+    dispose: async () => {
+      await stopWith('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

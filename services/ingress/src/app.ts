@@ -1,0 +1,141 @@
+import { randomUUID } from 'node:crypto';
+import { type IngressConfig, relayKeys } from '@runway-relay/contracts';
+import { type Logger, registerOpsRoutes } from '@runway-relay/runtime';
+import type { Queue } from 'bullmq';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { AuthPolicy } from './auth/authenticate.js';
+import { cidrList, clientIp } from './auth/client-ip.js';
+import { defineClaimCommand } from './dedupe/claim-task.js';
+import { FASTIFY_ERROR_CODES, HttpError } from './errors.js';
+import type { IngressMetrics } from './metrics.js';
+import { registerCallbackRoutes } from './routes/callback.route.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body exactly as received, for signatures over the raw bytes and the quarantine. */
+    rawBody?: string;
+    /** The sender's address after trusted-proxy resolution. */
+    clientIp: string;
+    /** Set once the body names a valid task, so the completion log line carries it. */
+    taskId?: string;
+    /** The error code the request was rejected with, for the metrics. */
+    rejectReason?: string;
+  }
+}
+
+export interface IngressDeps {
+  config: IngressConfig;
+  logger: Logger;
+  /** Producer connection (fails fast while Redis is away). */
+  redis: Redis;
+  queue: Queue;
+  metrics: IngressMetrics;
+  now?: () => number;
+}
+
+/** Drops the query string and the secret path segment before a URL is logged. */
+export function loggableUrl(url: string): string {
+  const path = url.split('?')[0] ?? '';
+  return path.replace(/^(\/callbacks\/runway\/)[^/]+/, '$1[token]');
+}
+
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Builds the ingress app; `main.ts` listens, tests use `inject()` or listen on port 0. */
+export function buildIngressApp(deps: IngressDeps): FastifyInstance {
+  const { config } = deps;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Our own completion line (below) carries task_id and a URL without secrets.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.BODY_LIMIT_BYTES,
+    // Proxy handling is ours (TRUSTED_PROXIES), so the IP allow-list cannot be spoofed.
+    trustProxy: false,
+    genReqId: (request) => {
+      const incoming = request.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    },
+    return503OnClosing: true,
+  });
+
+  const trusted = config.TRUSTED_PROXIES.length > 0 ? cidrList(config.TRUSTED_PROXIES) : null;
+  app.decorateRequest('clientIp', '');
+  app.addHook('onRequest', async (request) => {
+    const forwarded = request.headers['x-forwarded-for'];
+    request.clientIp = clientIp(
+      request.socket.remoteAddress ?? '',
+      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
+      trusted,
+    );
+  });
+
+  // Keep the raw text (Standard Webhooks sign the exact bytes), then parse with Fastify's
+  // own JSON parser, which rejects __proto__ / constructor.prototype keys.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // Only JSON is a callback: without this, Fastify's built-in text/plain parser would let
+  // other content types through to authentication instead of a clear 415.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    request.rawBody = body as string;
+    parseJson(request, body as string, done);
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const line = {
+      req_id: request.id,
+      task_id: request.taskId,
+      method: request.method,
+      url: loggableUrl(request.url),
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      ip: request.clientIp,
+    };
+    // Probes and scrapes would drown the log; a failing readiness probe is visible in its answer.
+    if (OPS_PATHS.has(request.routeOptions.url ?? '')) request.log.debug(line, 'request completed');
+    else if (reply.statusCode >= 500) request.log.error(line, 'request failed');
+    else request.log.info(line, 'request completed');
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) {
+      request.rejectReason = error.error;
+      if (error.headers) void reply.headers(error.headers);
+      return reply.code(error.statusCode).send({ error: error.error, message: error.message, details: error.details });
+    }
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status < 500) {
+      const code = FASTIFY_ERROR_CODES[error.code] ?? 'bad_request';
+      request.rejectReason = code;
+      return reply.code(status).send({ error: code, message: error.message });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    request.rejectReason = 'internal_error';
+    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${loggableUrl(request.url)}` }),
+  );
+
+  const authPolicy: AuthPolicy = {
+    hmacKeys: config.CALLBACK_HMAC_KEYS,
+    webhookSecrets: config.CALLBACK_WEBHOOK_SECRETS,
+    pathToken: config.CALLBACK_PATH_TOKEN,
+    allowedIps: config.CALLBACK_ALLOWED_IPS.length > 0 ? cidrList(config.CALLBACK_ALLOWED_IPS) : null,
+    toleranceS: config.CALLBACK_TOLERANCE_S,
+    disabled: config.AUTH_DISABLED,
+  };
+  defineClaimCommand(deps.redis);
+  registerCallbackRoutes(app, {
+    config,
+    redis: deps.redis,
+    queue: deps.queue,
+    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
+    metrics: deps.metrics,
+    authPolicy,
+    now: deps.now ?? Date.now,
+  });
+  registerOpsRoutes(app, { registry: deps.metrics.registry, checks: { redis: () => deps.redis.ping() } });
+  return app;
+}

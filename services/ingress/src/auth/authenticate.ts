@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { BlockList } from 'node:net';
+import type { AuthMethod } from '@runway-relay/contracts';
+import { listContains } from './client-ip.js';
+import { constantTimeEqual } from './constant-time.js';
+import { verifyProviderSignature } from './provider-signature.js';
+import { verifyStandardWebhook } from './standard-webhooks.js';
+
+/** Who may call us (DESIGN §3). Every configured mode must pass; the two signature schemes are alternatives. */
+export interface AuthPolicy {
+  hmacKeys: readonly string[];
+  webhookSecrets: readonly string[];
+  pathToken: string | undefined;
+  allowedIps: BlockList | null;
+  toleranceS: number;
+  /** Development only: accept unauthenticated callbacks. */
+  disabled: boolean;
+}
+
+export interface AuthRequest {
+  sourceIp: string;
+  /** The `:token` path segment, or undefined on the token-less routes. */
+  pathToken: string | undefined;
+  headers: IncomingHttpHeaders;
+  rawBody: string;
+  taskId: string | undefined;
+  nowMs: number;
+}
+
+export type AuthResult = { ok: true; methods: AuthMethod[] } | { ok: false; reason: string };
+
+const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
+
+function checkSignature(policy: AuthPolicy, request: AuthRequest): AuthResult {
+  const { headers } = request;
+  const providerSignature = header(headers, 'x-webhook-signature');
+  if (providerSignature !== undefined && policy.hmacKeys.length > 0) {
+    const result = verifyProviderSignature({
+      keys: policy.hmacKeys,
+      taskId: request.taskId,
+      timestamp: header(headers, 'x-webhook-timestamp'),
+      signature: providerSignature,
+      nowMs: request.nowMs,
+      toleranceS: policy.toleranceS,
+    });
+    return result.ok ? { ok: true, methods: ['provider_hmac'] } : result;
+  }
+  const standardSignature = header(headers, 'webhook-signature');
+  if (standardSignature !== undefined && policy.webhookSecrets.length > 0) {
+    const result = verifyStandardWebhook({
+      secrets: policy.webhookSecrets,
+      id: header(headers, 'webhook-id'),
+      timestamp: header(headers, 'webhook-timestamp'),
+      signatureHeader: standardSignature,
+      rawBody: request.rawBody,
+      nowMs: request.nowMs,
+      toleranceS: policy.toleranceS,
+    });
+    return result.ok ? { ok: true, methods: ['standard_webhooks'] } : result;
+  }
+  return { ok: false, reason: 'signature required' };
+}
+
+/** Decides whether a callback comes from an authenticated sender. Pure apart from hashing. */
+export function authenticate(policy: AuthPolicy, request: AuthRequest): AuthResult {
+  const methods: AuthMethod[] = [];
+  if (policy.allowedIps) {
+    if (!listContains(policy.allowedIps, request.sourceIp)) return { ok: false, reason: 'source address not allowed' };
+    methods.push('ip_allowlist');
+  }
+  if (policy.pathToken !== undefined) {
+    if (request.pathToken === undefined) return { ok: false, reason: 'path token required' };
+    if (!constantTimeEqual(policy.pathToken, request.pathToken)) return { ok: false, reason: 'wrong path token' };
+    methods.push('path_token');
+  }
+  if (policy.hmacKeys.length > 0 || policy.webhookSecrets.length > 0) {
+    const signature = checkSignature(policy, request);
+    if (!signature.ok) return signature;
+    methods.push(...signature.methods);
+  }
+  if (methods.length > 0) return { ok: true, methods };
+  return policy.disabled ? { ok: true, methods: ['none'] } : { ok: false, reason: 'no authentication configured' };
+}

@@ -1,0 +1,6 @@
+export * from './app.js';
+export * from './auth/provider-signature.js';
+export * from './auth/standard-webhooks.js';
+export * from './enqueue.js';
+export * from './metrics.js';
+export * from './queue.js';

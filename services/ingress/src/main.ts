@@ -1,0 +1,41 @@
+import { ConfigError, loadIngressConfig } from '@runway-relay/contracts';
+import { closeQuietly, createLogger, createRedis, onShutdown } from '@runway-relay/runtime';
+import { buildIngressApp } from './app.js';
+import { createIngressMetrics } from './metrics.js';
+import { createCallbackQueue } from './queue.js';
+
+let config: ReturnType<typeof loadIngressConfig>;
+try {
+  config = loadIngressConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`ingress: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const logger = createLogger({ service: 'ingress', level: config.LOG_LEVEL });
+if (config.AUTH_DISABLED) {
+  logger.warn('!!! AUTH_DISABLED=true: callbacks are accepted from ANYONE. Local development only. !!!');
+}
+const redis = createRedis({
+  url: config.REDIS_URL,
+  role: 'producer',
+  logger,
+  name: 'ingress',
+  commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+});
+const queue = createCallbackQueue(config, redis);
+queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
+const app = buildIngressApp({ config, logger, redis, queue, metrics: createIngressMetrics() });
+
+onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS }, async () => {
+  // Stop accepting, let in-flight callbacks finish (each is durable before its 200), then close Redis.
+  await app.close();
+  await queue.close().catch(() => undefined);
+  await closeQuietly([redis]);
+});
+
+await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
+logger.info({ host: config.INGRESS_HOST, port: config.INGRESS_PORT, queue: config.QUEUE_NAME }, 'ingress listening');

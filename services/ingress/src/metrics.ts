@@ -1,0 +1,36 @@
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+
+/** The ingress's Prometheus metrics, on a registry of its own (no global state). */
+export function createIngressMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'relay_ingress_' });
+  return {
+    registry,
+    received: new Counter({
+      name: 'relay_callbacks_received_total',
+      help: 'Callbacks accepted and durably queued, by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    duplicates: new Counter({
+      name: 'relay_callbacks_duplicate_total',
+      help: 'Deliveries of a task already accepted (answered 200 duplicate)',
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'relay_callbacks_rejected_total',
+      help: 'Callbacks answered with an error, by reason',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    ackLatency: new Histogram({
+      name: 'relay_callback_ack_seconds',
+      help: 'Time from request received to response for callbacks, by status class',
+      labelNames: ['status'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15],
+      registers: [registry],
+    }),
+  };
+}
+
+export type IngressMetrics = ReturnType<typeof createIngressMetrics>;

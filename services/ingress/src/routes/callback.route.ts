@@ -1,0 +1,137 @@
+import {
+  callbackJobOptions,
+  describeIssues,
+  type IngressConfig,
+  peekTaskId,
+  RawCallbackSchema,
+  type RelayKeys,
+} from '@runway-relay/contracts';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
+import { type AuthPolicy, authenticate } from '../auth/authenticate.js';
+import { claimTask } from '../dedupe/claim-task.js';
+import { enqueueCallback } from '../enqueue.js';
+import { invalidCallback, redisUnavailable, unauthorized } from '../errors.js';
+import { extraFields } from '../extra-fields.js';
+import type { IngressMetrics } from '../metrics.js';
+import { quarantineBody } from '../quarantine.js';
+
+export interface CallbackRouteDeps {
+  config: IngressConfig;
+  redis: Redis;
+  queue: Queue;
+  keys: RelayKeys;
+  metrics: IngressMetrics;
+  authPolicy: AuthPolicy;
+  /** ms since the epoch; injected so tests can move the clock. */
+  now: () => number;
+}
+
+/** Seconds the provider is asked to wait before retrying while Redis is away. */
+const RETRY_AFTER_S = 30;
+
+/** Paths the provider may post to (DESIGN §2). The token route exists only when a token is configured. */
+export const CALLBACK_PATHS = ['/callbacks/runway', '/runway-video-callback'] as const;
+export const TOKEN_PATH = '/callbacks/runway/:token';
+
+/** Runs a Redis step; any failure becomes a 503 so the provider retries later. */
+async function durably<T>(request: FastifyRequest, step: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    request.log.warn({ err: error, step }, 'redis unavailable');
+    throw redisUnavailable(RETRY_AFTER_S);
+  }
+}
+
+function handler(deps: CallbackRouteDeps) {
+  const jobOptions = callbackJobOptions(deps.config);
+  const ttlSeconds = deps.config.TASK_TTL_DAYS * 86_400;
+
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const body: unknown = request.body;
+    const taskIdHint = peekTaskId(body);
+    const nowMs = deps.now();
+    const params = request.params as { token?: string };
+    const auth = authenticate(deps.authPolicy, {
+      sourceIp: request.clientIp,
+      pathToken: params.token,
+      headers: request.headers,
+      rawBody: request.rawBody ?? '',
+      taskId: taskIdHint,
+      nowMs,
+    });
+    if (!auth.ok) {
+      request.log.warn({ reason: auth.reason, task_id: taskIdHint }, 'callback rejected: unauthorized');
+      throw unauthorized(auth.reason);
+    }
+
+    const parsed = RawCallbackSchema.safeParse(body);
+    if (!parsed.success) {
+      const issues = describeIssues(parsed.error);
+      await durably(request, 'quarantine', () =>
+        quarantineBody(deps.redis, deps.keys.quarantine, deps.config.QUARANTINE_MAXLEN, {
+          received_at: new Date(nowMs).toISOString(),
+          request_id: request.id,
+          source_ip: request.clientIp,
+          path: request.routeOptions.url ?? '',
+          issues,
+          body: request.rawBody ?? '',
+        }),
+      );
+      request.log.warn({ task_id: taskIdHint, issues }, 'callback quarantined: schema mismatch');
+      throw invalidCallback(issues);
+    }
+
+    const callback = parsed.data;
+    const log = request.log.child({ task_id: callback.task_id });
+    request.taskId = callback.task_id;
+    const extra = extraFields(body);
+    const decision = await durably(request, 'claim', () =>
+      claimTask(deps.redis, deps.keys, { callback, extra, nowMs, ttlSeconds }),
+    );
+    if (decision !== 'duplicate') {
+      await durably(request, 'enqueue', () =>
+        enqueueCallback(
+          deps.queue,
+          {
+            v: 1,
+            callback,
+            receipt: {
+              received_at: new Date(nowMs).toISOString(),
+              request_id: request.id,
+              source_ip: request.clientIp,
+              auth: auth.methods,
+              path: request.routeOptions.url ?? '',
+            },
+            extra,
+          },
+          jobOptions,
+        ),
+      );
+    }
+    if (decision === 'new') {
+      deps.metrics.received.inc({ outcome: callback.outcome });
+      log.info({ outcome: callback.outcome, code: callback.code, auth: auth.methods }, 'callback accepted');
+      return reply.send({ status: 'received', task_id: callback.task_id });
+    }
+    deps.metrics.duplicates.inc();
+    log.info({ outcome: callback.outcome, decision }, 'duplicate callback');
+    return reply.send({ status: 'duplicate', task_id: callback.task_id });
+  };
+}
+
+/** Registers the callback routes. */
+export function registerCallbackRoutes(app: FastifyInstance, deps: CallbackRouteDeps): void {
+  const handle = handler(deps);
+  const observe = async (request: FastifyRequest, reply: FastifyReply) => {
+    deps.metrics.ackLatency.observe({ status: `${Math.floor(reply.statusCode / 100)}xx` }, reply.elapsedTime / 1000);
+    if (reply.statusCode >= 400) {
+      const reason = reply.statusCode === 503 ? 'unavailable' : String(reply.statusCode);
+      deps.metrics.rejected.inc({ reason: request.rejectReason ?? reason });
+    }
+  };
+  for (const url of CALLBACK_PATHS) app.post(url, { onResponse: observe }, handle);
+  if (deps.authPolicy.pathToken !== undefined) app.post(TOKEN_PATH, { onResponse: observe }, handle);
+}

@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { type IngressConfig, jobIdFor, loadIngressConfig, relayKeys } from '@runway-relay/contracts';
+import {
+  buildIngressApp,
+  createCallbackQueue,
+  createIngressMetrics,
+  signProviderCallback,
+} from '@runway-relay/ingress';
+import { closeQuietly, createLogger, createRedis, waitForRedis } from '@runway-relay/runtime';
+import type { Queue } from 'bullmq';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+
+export const TEST_HMAC_KEY = 'test-key-0123456789abcdef';
+
+export interface TestIngress {
+  app: FastifyInstance;
+  config: IngressConfig;
+  queue: Queue;
+  /** The app's producer connection. */
+  redis: Redis;
+  /** A separate connection for assertions. */
+  inspect: Redis;
+  keys: ReturnType<typeof relayKeys>;
+  close(): Promise<void>;
+}
+
+/** A random queue prefix, so tests sharing one Redis never see each other's keys. */
+export function uniquePrefix(): string {
+  return `t${randomBytes(5).toString('hex')}`;
+}
+
+/** Builds an ingress app against `redisUrl` with a fresh prefix; `env` overrides defaults. */
+export async function buildTestIngress(redisUrl: string, env: Record<string, string> = {}): Promise<TestIngress> {
+  const config = loadIngressConfig({
+    REDIS_URL: redisUrl,
+    QUEUE_PREFIX: uniquePrefix(),
+    CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const logger = createLogger({ service: 'ingress-test', level: config.LOG_LEVEL });
+  const redis = createRedis({ url: redisUrl, role: 'producer', logger, name: 'ingress-test' });
+  await waitForRedis(redis);
+  const queue = createCallbackQueue(config, redis);
+  queue.on('error', () => undefined);
+  const app = buildIngressApp({ config, logger, redis, queue, metrics: createIngressMetrics() });
+  await app.ready();
+  const inspect = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  inspect.on('error', () => undefined);
+  return {
+    app,
+    config,
+    queue,
+    redis,
+    inspect,
+    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
+    close: async () => {
+      await app.close();
+      await queue.close().catch(() => undefined);
+      await closeQuietly([redis, inspect]);
+    },
+  };
+}
+
+/** Headers of the provider's signature scheme for `taskId` at `nowS`. */
+export function providerHeaders(taskId: string, key = TEST_HMAC_KEY, nowS = Math.floor(Date.now() / 1000)) {
+  const timestamp = String(nowS);
+  return {
+    'content-type': 'application/json',
+    'x-webhook-timestamp': timestamp,
+    'x-webhook-signature': signProviderCallback(key, taskId, timestamp),
+  };
+}
+
+/** A success callback body for `taskId`. */
+export function successBody(taskId: string, base = 'https://cdn.example.com') {
+  return {
+    code: 200,
+    msg: 'All generated successfully.',
+    data: {
+      task_id: taskId,
+      video_id: `v-${taskId}`,
+      video_url: `${base}/k/${taskId}.mp4?sig=secret`,
+      image_url: `${base}/m/${taskId}.png?sig=secret`,
+    },
+  };
+}
+
+/** A failure callback body for `taskId`. */
+export function failureBody(taskId: string, msg = 'Your prompt was caught by our AI moderator.', code = 400) {
+  return { code, msg, data: { task_id: taskId, video_id: '', video_url: '', image_url: '' } };
+}
+
+/** Ids of all jobs currently in the queue, whatever their state. */
+export async function jobIds(queue: Queue): Promise<string[]> {
+  const jobs = await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
+  return jobs.map((job) => job.id ?? '').sort();
+}
+
+export { jobIdFor };

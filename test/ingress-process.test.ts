@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { freePort, type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { providerHeaders, successBody, TEST_HMAC_KEY, uniquePrefix } from './helpers/ingress.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
+
+let redisServer: RedisServerHarness;
+beforeAll(async () => {
+  redisServer = await startRedisServer();
+});
+afterAll(async () => {
+  await redisServer.dispose();
+});
+
+function startIngress(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  const child = spawn(tsx, ['services/ingress/src/main.ts'], {
+    cwd: root,
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return { child, output: () => output };
+}
+
+describe('the ingress process', () => {
+  it('refuses to start on a bad variable, naming it', async () => {
+    const { child, output } = startIngress({ REDIS_URL: redisServer.url, INGRESS_PORT: 'eighty' });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(78);
+    expect(output()).toContain('INGRESS_PORT');
+  });
+
+  it('refuses to start with no sender authentication configured', async () => {
+    const { child, output } = startIngress({ REDIS_URL: redisServer.url });
+    const [code] = await once(child, 'exit');
+    expect(code).toBe(78);
+    expect(output()).toContain('no sender authentication configured');
+  });
+
+  it('serves signed callbacks from env, logs JSON without secrets, and drains on SIGTERM', async () => {
+    const port = await freePort();
+    const prefix = uniquePrefix();
+    const { child, output } = startIngress({
+      REDIS_URL: redisServer.url,
+      QUEUE_PREFIX: prefix,
+      INGRESS_HOST: '127.0.0.1',
+      INGRESS_PORT: String(port),
+      CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
+    });
+    try {
+      await waitFor(() => output().includes('ingress listening'), { timeoutMs: 20_000, description: 'ingress start' });
+      const taskId = randomUUID();
+      const send = () =>
+        fetch(`http://127.0.0.1:${port}/callbacks/runway`, {
+          method: 'POST',
+          headers: providerHeaders(taskId),
+          body: JSON.stringify(successBody(taskId)),
+        }).then((r) => r.json());
+      expect(await send()).toEqual({ status: 'received', task_id: taskId });
+      expect(await send()).toEqual({ status: 'duplicate', task_id: taskId });
+
+      const redis = new Redis(redisServer.url);
+      expect(await redis.exists(`${prefix}:runway-callbacks:${taskId}.success`)).toBe(1);
+      await redis.quit();
+
+      child.kill('SIGTERM');
+      const [code] = await once(child, 'exit');
+      expect(code).toBe(0);
+      const lines = output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines.some((l) => l.msg === 'shutdown complete')).toBe(true);
+      const about = lines.filter((l) => l.msg === 'callback accepted' || l.msg === 'duplicate callback');
+      expect(about).toHaveLength(2);
+      for (const line of about) expect(line.task_id).toBe(taskId);
+      expect(output()).not.toContain(TEST_HMAC_KEY);
+      expect(output()).not.toContain('sig=secret');
+      expect(output()).not.toContain(providerHeaders(taskId)['x-webhook-signature']);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+  });
+});
