@@ -35,6 +35,10 @@ export const MediaStoredEventSchema = EventBase.extend({
     transfer_ms: z.number().nonnegative(),
   }),
   attempts: z.number().int().positive(),
+  /** Media that could not be saved for good while the video was (today: only a cover). */
+  missing: z
+    .array(z.object({ kind: MediaKindSchema, category: FailureCategorySchema, detail: z.string() }))
+    .default([]),
 });
 export type MediaStoredEvent = z.infer<typeof MediaStoredEventSchema>;
 

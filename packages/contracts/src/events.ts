@@ -18,6 +18,14 @@ export function newEventId(): string {
 }
 
 /**
+ * The id of the event that ends one job: deterministic, so an event re-emitted after a
+ * crash (delivery is at-least-once) carries the same id and consumers can drop the copy.
+ */
+export function outcomeEventId(jobId: string, type: RelayEvent['type']): string {
+  return `evt_${jobId}_${type}`;
+}
+
+/**
  * Validates an event against the shared schema and appends it to the stream as one
  * `event` field holding JSON. Returns the stream entry id.
  */

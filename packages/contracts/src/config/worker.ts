@@ -51,6 +51,12 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
   .extend(DownloadEnvSchema.shape)
   .extend({
     WORKER_CONCURRENCY: envInt(8, 1, 1000),
+    /** ms a job's lock lasts without renewal; a killed worker's job is taken over after it. */
+    WORKER_LOCK_MS: envInt(30_000, 500),
+    /** ms between checks for stalled jobs (jobs of dead workers). */
+    WORKER_STALLED_INTERVAL_MS: envInt(30_000, 200),
+    /** Times a job may stall (its worker died) before it fails. */
+    WORKER_MAX_STALLED: envInt(3, 0, 100),
     WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
     WORKER_METRICS_PORT: envPort(9464),
     /** Redis Stream of the events. */

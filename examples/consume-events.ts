@@ -1,0 +1,27 @@
+// A complete consumer of relay events: `npx tsx examples/consume-events.ts`.
+// At-least-once: an event is acknowledged only after the handler resolves; after a crash
+// the consumer re-reads its unacknowledged events first. Deduplicate by `event.id`.
+import { hostname } from 'node:os';
+import { consumeEvents } from '@runway-relay/contracts';
+import { Redis } from 'ioredis';
+
+const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
+const stop = new AbortController();
+process.once('SIGINT', () => stop.abort());
+
+await consumeEvents({
+  redis,
+  stream: process.env.EVENTS_STREAM ?? 'runway:events',
+  group: 'my-app',
+  consumer: `${hostname()}-${process.pid}`,
+  signal: stop.signal,
+  handler: async (event) => {
+    if (event.type === 'media.stored') {
+      for (const object of event.objects)
+        console.log(`${event.task_id}: ${object.kind} at s3://${object.bucket}/${object.key}`);
+    } else {
+      console.log(`${event.task_id} failed: ${event.category} (retryable: ${event.retryable}) → ${event.action}`);
+    }
+  },
+});
+redis.disconnect();

@@ -1,0 +1,80 @@
+import { ConfigError, loadWorkerConfig, relayKeys } from '@runway-relay/contracts';
+import { closeQuietly, createLogger, createRedis, onShutdown } from '@runway-relay/runtime';
+import { Queue } from 'bullmq';
+import { createSafeAgent, downloadOptionsFromConfig } from './download/index.js';
+import { createWorkerMetrics } from './metrics.js';
+import { buildOpsServer } from './ops-server.js';
+import { createProcessor } from './process-job.js';
+import { createMinioClient, createObjectStore } from './storage/object-store.js';
+import { createTaskStore } from './task-store.js';
+import { createCallbackWorker } from './worker.js';
+
+let config: ReturnType<typeof loadWorkerConfig>;
+try {
+  config = loadWorkerConfig();
+} catch (error) {
+  if (error instanceof ConfigError) {
+    console.error(`worker: ${error.message}`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+
+const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL });
+if (config.DOWNLOAD_ALLOW_PRIVATE)
+  logger.warn('DOWNLOAD_ALLOW_PRIVATE=true: media may be fetched from private networks');
+const redis = createRedis({ url: config.REDIS_URL, role: 'worker', logger, name: 'worker' });
+const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
+const store = createObjectStore(createMinioClient(config), config);
+const agent = createSafeAgent({
+  connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
+  headersTimeoutMs: config.DOWNLOAD_TIMEOUT_MS,
+  idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
+  allowPrivate: config.DOWNLOAD_ALLOW_PRIVATE,
+});
+const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'));
+const processor = createProcessor({
+  logger,
+  tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
+  store,
+  objectPrefix: config.S3_PREFIX,
+  download: downloadOptionsFromConfig(config, agent),
+  redis,
+  events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
+  metrics,
+});
+
+// The bucket must exist before the first job; keep trying while the store is starting.
+for (let attempt = 1; ; attempt++) {
+  try {
+    await store.ensureBucket();
+    break;
+  } catch (error) {
+    if (attempt >= 30) throw error;
+    logger.warn({ err: error, attempt }, 'object store not ready, retrying');
+    await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5000)));
+  }
+}
+
+const worker = createCallbackWorker({ config, connection: redis, processor, logger });
+const ops = buildOpsServer(metrics.registry, { redis: () => redis.ping(), storage: () => store.ping() });
+
+onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS + 2000 }, async () => {
+  // Stop taking jobs and wait for the running ones (bounded by the grace period).
+  await worker.close();
+  await ops.close();
+  await queue.close().catch(() => undefined);
+  await agent.close().catch(() => undefined);
+  await closeQuietly([redis]);
+});
+
+await ops.listen({ host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT });
+logger.info(
+  {
+    queue: config.QUEUE_NAME,
+    concurrency: config.WORKER_CONCURRENCY,
+    bucket: config.S3_BUCKET,
+    port: config.WORKER_METRICS_PORT,
+  },
+  'worker started',
+);

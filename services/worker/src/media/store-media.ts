@@ -1,0 +1,61 @@
+import type { MediaKind, StoredObject } from '@runway-relay/contracts';
+import { DownloadError, type DownloadOptions, openDownload, toDownloadError } from '../download/index.js';
+import { objectKey } from '../storage/object-key.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export interface StoreMediaInput {
+  taskId: string;
+  videoId: string | null;
+  kind: MediaKind;
+  url: string;
+  /** Key prefix inside the bucket. */
+  prefix: string;
+  store: ObjectStore;
+  download: DownloadOptions;
+  signal?: AbortSignal;
+  now?: () => Date;
+}
+
+export interface StoredMedia {
+  object: StoredObject;
+  transferMs: number;
+}
+
+/**
+ * Streams one media file from its URL into the bucket: HTTP body → size/sha256 counter →
+ * multipart upload, never holding the file. An interrupted upload is never completed, so no
+ * partial object becomes visible. Once the bytes are in, the sha256 is written into the
+ * object's metadata (it is only known at the end of the stream).
+ */
+export async function storeMedia(input: StoreMediaInput): Promise<StoredMedia> {
+  const started = performance.now();
+  const opened = await openDownload(input.url, input.kind, input.download, input.signal);
+  const key = objectKey(input.prefix, input.taskId, input.kind, opened.ext);
+  const metadata = {
+    taskId: input.taskId,
+    videoId: input.videoId,
+    contentType: opened.contentType,
+    sourceHost: new URL(input.url).host,
+    storedAt: (input.now?.() ?? new Date()).toISOString(),
+  };
+  // A failure of the source while uploading surfaces as an upload error: keep the real cause.
+  let sourceError: unknown;
+  opened.body.once('error', (error) => {
+    sourceError = error;
+  });
+  try {
+    await input.store.put(key, opened.body, opened.declaredLength, metadata);
+  } catch (error) {
+    opened.body.destroy();
+    if (sourceError !== undefined) throw toDownloadError(sourceError);
+    throw error;
+  }
+  const { size, sha256 } = await opened.result().catch((error: unknown) => {
+    throw error instanceof DownloadError ? error : toDownloadError(error);
+  });
+  await input.store.setMetadata(key, { ...metadata, sha256 });
+  return {
+    object: { kind: input.kind, bucket: input.store.bucket, key, size, sha256, content_type: opened.contentType },
+    transferMs: performance.now() - started,
+  };
+}

@@ -1,0 +1,196 @@
+import {
+  type Callback,
+  type CallbackJob,
+  CallbackJobSchema,
+  classifyProviderFailure,
+  type EventStreamOptions,
+  failureClass,
+  type MediaKind,
+  type MediaStoredEvent,
+  outcomeEventId,
+  publishEvent,
+  type StoredObject,
+} from '@runway-relay/contracts';
+import type { Logger } from '@runway-relay/runtime';
+import { type Job, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DownloadOptions } from './download/index.js';
+import { type ClassifiedFailure, classifyJobError } from './failure.js';
+import { storeMedia } from './media/store-media.js';
+import type { WorkerMetrics } from './metrics.js';
+import type { ObjectStore } from './storage/object-store.js';
+import type { TaskStore } from './task-store.js';
+
+export interface ProcessorDeps {
+  logger: Logger;
+  tasks: TaskStore;
+  store: ObjectStore;
+  /** Key prefix inside the bucket. */
+  objectPrefix: string;
+  download: DownloadOptions;
+  /** Connection the events are written with. */
+  redis: Redis;
+  events: EventStreamOptions;
+  metrics: WorkerMetrics;
+}
+
+export type JobResult =
+  | { status: 'stored'; objects: StoredObject[] }
+  | { status: 'already_stored' }
+  | { status: 'failed'; category: string }
+  | { status: 'superseded' };
+
+interface Context {
+  deps: ProcessorDeps;
+  job: Job;
+  data: CallbackJob;
+  log: Logger;
+  attempt: number;
+  lastAttempt: boolean;
+}
+
+const MEDIA: ReadonlyArray<[MediaKind, (callback: Callback) => string | null]> = [
+  ['video', (c) => c.video_url],
+  ['cover', (c) => c.image_url],
+];
+
+async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<void> {
+  const { callback } = ctx.data;
+  await ctx.deps.tasks.markFailed(callback.task_id, failure.category, failure.detail);
+  const { retryable, action } = failureClass(failure.category);
+  await publishEvent(ctx.deps.redis, ctx.deps.events, {
+    v: 1,
+    id: outcomeEventId(ctx.job.id ?? '', 'task.failed'),
+    type: 'task.failed',
+    task_id: callback.task_id,
+    at: new Date().toISOString(),
+    video_id: callback.video_id,
+    source: failure.source,
+    category: failure.category,
+    retryable,
+    action,
+    provider_code: callback.code,
+    provider_message: callback.msg === '' ? null : callback.msg,
+    detail: failure.source === 'provider' ? null : failure.detail,
+    attempts: ctx.attempt,
+  });
+  ctx.deps.metrics.jobs.inc({ outcome: 'failed', category: failure.category });
+  ctx.log.warn({ category: failure.category, source: failure.source, detail: failure.detail }, 'task failed');
+}
+
+/** A provider failure callback: classify it and emit `task.failed`, unless a success superseded it. */
+async function processFailure(ctx: Context): Promise<JobResult> {
+  const { callback } = ctx.data;
+  const state = await ctx.deps.tasks.get(callback.task_id);
+  if (state?.accepted_outcome === 'success') {
+    ctx.log.info('failure callback superseded by a success callback, skipping');
+    ctx.deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
+    return { status: 'superseded' };
+  }
+  const { category } = classifyProviderFailure(callback.code, callback.msg);
+  await emitFailed(ctx, { source: 'provider', category, retryable: false, detail: callback.msg });
+  return { status: 'failed', category };
+}
+
+/** A success callback: store the video and the cover (each at most once), then emit `media.stored`. */
+async function processSuccess(ctx: Context): Promise<JobResult> {
+  const { callback } = ctx.data;
+  const { deps, log } = ctx;
+  const state = await deps.tasks.get(callback.task_id);
+  if (state?.status === 'stored') {
+    log.info('task already stored, nothing to do');
+    deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
+    return { status: 'already_stored' };
+  }
+  await deps.tasks.markProcessing(callback.task_id, ctx.attempt);
+  const objects: StoredObject[] = [];
+  const missing: MediaStoredEvent['missing'] = [];
+  let transferMs = 0;
+  for (const [kind, urlOf] of MEDIA) {
+    const url = urlOf(callback);
+    if (url === null) continue;
+    const existing = state?.[kind];
+    if (existing) {
+      log.info({ kind, key: existing.key }, 'already stored by an earlier attempt, skipping download');
+      objects.push(existing);
+      continue;
+    }
+    try {
+      const stored = await storeMedia({
+        taskId: callback.task_id,
+        videoId: callback.video_id,
+        kind,
+        url,
+        prefix: deps.objectPrefix,
+        store: deps.store,
+        download: deps.download,
+      });
+      await deps.tasks.recordObject(callback.task_id, kind, stored.object);
+      objects.push(stored.object);
+      transferMs += stored.transferMs;
+      deps.metrics.bytesStored.inc({ kind }, stored.object.size);
+      deps.metrics.transferSeconds.observe({ kind }, stored.transferMs / 1000);
+      log.info(
+        { kind, key: stored.object.key, size: stored.object.size, ms: Math.round(stored.transferMs) },
+        'media stored',
+      );
+    } catch (error) {
+      const failure = classifyJobError(error);
+      // The video is what matters: a cover that cannot be had does not fail a saved video.
+      if (kind === 'cover' && (!failure.retryable || ctx.lastAttempt)) {
+        log.warn({ kind, category: failure.category, detail: failure.detail }, 'cover not stored, keeping the video');
+        missing.push({ kind, category: failure.category, detail: failure.detail });
+        continue;
+      }
+      if (!failure.retryable || ctx.lastAttempt) {
+        await emitFailed(ctx, failure);
+        throw new UnrecoverableError(`${failure.category}: ${failure.detail}`);
+      }
+      deps.metrics.jobs.inc({ outcome: 'retry', category: failure.category });
+      log.warn({ kind, category: failure.category, detail: failure.detail }, 'media transfer failed, will retry');
+      throw error;
+    }
+  }
+  await deps.tasks.markStored(callback.task_id);
+  await publishEvent(deps.redis, deps.events, {
+    v: 1,
+    id: outcomeEventId(ctx.job.id ?? '', 'media.stored'),
+    type: 'media.stored',
+    task_id: callback.task_id,
+    at: new Date().toISOString(),
+    video_id: callback.video_id,
+    objects,
+    timings: { total_ms: Math.max(0, Date.now() - Date.parse(ctx.data.receipt.received_at)), transfer_ms: transferMs },
+    attempts: ctx.attempt,
+    missing,
+  });
+  deps.metrics.jobs.inc({ outcome: 'stored', category: '' });
+  log.info({ objects: objects.length }, 'task stored');
+  return { status: 'stored', objects };
+}
+
+/** The BullMQ processor of callback jobs. */
+export function createProcessor(deps: ProcessorDeps) {
+  return async (job: Job): Promise<JobResult> => {
+    const parsed = CallbackJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      deps.logger.error({ job_id: job.id, issues: parsed.error.issues }, 'job data does not match the contract');
+      throw new UnrecoverableError('job data does not match the contract');
+    }
+    const attempt = job.attemptsMade + 1;
+    const ctx: Context = {
+      deps,
+      job,
+      data: parsed.data,
+      attempt,
+      lastAttempt: attempt >= (job.opts.attempts ?? 1),
+      log: deps.logger.child({ task_id: parsed.data.callback.task_id, job_id: job.id, attempt }),
+    };
+    deps.metrics.activeJobs.inc();
+    try {
+      return parsed.data.callback.outcome === 'failure' ? await processFailure(ctx) : await processSuccess(ctx);
+    } finally {
+      deps.metrics.activeJobs.dec();
+    }
+  };
+}
