@@ -124,6 +124,13 @@ describe('callback responses (DESIGN §2)', () => {
     const proto = await post(`{"code":200,"__proto__":{"polluted":true},"data":{"task_id":"${taskId}"}}`, headers);
     expect(proto.statusCode).toBe(400);
 
+    const deep = await post(
+      `{"code":200,"data":{"task_id":"${taskId}"},"x":${'['.repeat(40)}${']'.repeat(40)}}`,
+      headers,
+    );
+    expect(deep.statusCode).toBe(400);
+    expect(deep.json()).toMatchObject({ error: 'body_too_deep' });
+
     const big = successBody(taskId) as ReturnType<typeof successBody> & { padding?: string };
     big.padding = 'x'.repeat(4096);
     const large = await post(big, headers);

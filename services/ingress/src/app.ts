@@ -8,6 +8,7 @@ import type { AuthPolicy } from './auth/authenticate.js';
 import { cidrList, clientIp } from './auth/client-ip.js';
 import { defineClaimCommand } from './dedupe/claim-task.js';
 import { FASTIFY_ERROR_CODES, HttpError } from './errors.js';
+import { jsonDepthExceeds } from './json-depth.js';
 import type { IngressMetrics } from './metrics.js';
 import { registerCallbackRoutes } from './routes/callback.route.js';
 
@@ -40,6 +41,8 @@ export function loggableUrl(url: string): string {
   return path.replace(/^(\/callbacks\/runway\/)[^/]+/, '$1[token]');
 }
 
+/** Nesting allowed in a callback body; real ones are 3 levels deep. */
+const MAX_JSON_DEPTH = 32;
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -79,6 +82,10 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
     request.rawBody = body as string;
+    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+      done(new HttpError(400, 'body_too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+      return;
+    }
     parseJson(request, body as string, done);
   });
 
