@@ -1,3 +1,4 @@
 export * from './free-port.js';
 export * from './redis/redis-server.js';
+export * from './s3/index.js';
 export * from './wait-for.js';
