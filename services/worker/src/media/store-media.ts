@@ -38,13 +38,21 @@ export async function storeMedia(input: StoreMediaInput): Promise<StoredMedia> {
     sourceHost: new URL(input.url).host,
     storedAt: (input.now?.() ?? new Date()).toISOString(),
   };
-  // A failure of the source while uploading surfaces as an upload error: keep the real cause.
+  // A failure of the source while uploading must end the upload with the real cause. The
+  // minio client does not reject when its source stream errors on the unknown-size path (it
+  // waits for more parts forever), so the source's own error is raced against the upload.
   let sourceError: unknown;
-  opened.body.once('error', (error) => {
-    sourceError = error;
+  const sourceFailed = new Promise<never>((_, reject) => {
+    opened.body.once('error', (error) => {
+      sourceError = error;
+      reject(error);
+    });
   });
+  const upload = input.store.put(key, opened.body, opened.declaredLength, metadata);
+  sourceFailed.catch(() => undefined);
+  upload.catch(() => undefined);
   try {
-    await input.store.put(key, opened.body, opened.declaredLength, metadata);
+    await Promise.race([upload, sourceFailed]);
   } catch (error) {
     opened.body.destroy();
     if (sourceError !== undefined) throw toDownloadError(sourceError);

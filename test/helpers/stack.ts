@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import type { RelayEvent, TaskState } from '@runway-relay/contracts';
+import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
+import {
+  type RedisServerHarness,
+  type S3Harness,
+  startRedisServer,
+  startS3Server,
+  waitFor,
+} from '@runway-relay/testkit';
+import { buildTestIngress, providerHeaders, type TestIngress } from './ingress.js';
+import { readEvents, startTestWorker, type TestWorker } from './worker.js';
+
+/** Real Redis, a real S3 server and the provider simulator, shared by one test file. */
+export interface Backing {
+  redis: RedisServerHarness;
+  s3: S3Harness;
+  media: MediaServer;
+  dispose(): Promise<void>;
+}
+
+export async function startBacking(): Promise<Backing> {
+  const [redis, s3, media] = await Promise.all([
+    startRedisServer(),
+    startS3Server({ buckets: [] }),
+    startMediaServer(),
+  ]);
+  return {
+    redis,
+    s3,
+    media,
+    dispose: async () => {
+      await media.close();
+      await s3.stop();
+      await redis.dispose();
+    },
+  };
+}
+
+/** An ingress and an in-process worker sharing a fresh queue prefix, stream and object prefix. */
+export interface Stack {
+  ingress: TestIngress;
+  worker: TestWorker;
+  stream: string;
+  deliver(body: unknown): Promise<{ status: number; body: { status?: string } }>;
+  events(): Promise<RelayEvent[]>;
+  waitForEvents(count: number, timeoutMs?: number): Promise<RelayEvent[]>;
+  task(taskId: string): Promise<TaskState | null>;
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  backing: Backing,
+  env: Record<string, string> = {},
+  options: { loopbackIsPublic?: boolean } = {},
+): Promise<Stack> {
+  const policy = { JOB_ATTEMPTS: '4', JOB_BACKOFF_MS: '50', ...env };
+  const ingress = await buildTestIngress(backing.redis.url, policy);
+  const prefix = ingress.config.QUEUE_PREFIX;
+  const stream = `${prefix}:events`;
+  const worker = await startTestWorker(
+    backing.redis.url,
+    backing.s3,
+    { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream, S3_PREFIX: prefix, ...policy },
+    options,
+  );
+  const events = () => readEvents(backing.redis.url, stream);
+  return {
+    ingress,
+    worker,
+    stream,
+    deliver: async (body) => {
+      const taskId = peek(body);
+      const res = await ingress.app.inject({
+        method: 'POST',
+        url: '/callbacks/runway',
+        headers: providerHeaders(taskId),
+        payload: JSON.stringify(body),
+      });
+      return { status: res.statusCode, body: res.json() };
+    },
+    events,
+    waitForEvents: (count, timeoutMs = 20_000) =>
+      waitFor(
+        async () => {
+          const list = await events();
+          return list.length >= count ? list : null;
+        },
+        { timeoutMs, description: `${count} events` },
+      ),
+    task: async (taskId) =>
+      (await import('@runway-relay/contracts')).parseTaskState(
+        await ingress.inspect.hgetall(ingress.keys.task(taskId)),
+      ),
+    close: async () => {
+      await worker.close();
+      await ingress.close();
+    },
+  };
+}
+
+function peek(body: unknown): string {
+  const record = body as { data?: { task_id?: string } | null; taskId?: string };
+  return record.data?.task_id ?? record.taskId ?? '';
+}
+
+/** A fresh task id. */
+export const newTaskId = () => `t-${randomUUID()}`;
+
+/** A success callback whose media are served by the simulator. */
+export function simulatedSuccess(
+  media: MediaServer,
+  taskId: string,
+  video: Parameters<MediaServer['url']>[2] = { size: 300_000 },
+  cover: Parameters<MediaServer['url']>[2] | null = { size: 20_000 },
+) {
+  return {
+    code: 200,
+    msg: 'All generated successfully.',
+    data: {
+      task_id: taskId,
+      video_id: `v-${taskId}`,
+      video_url: media.url(taskId, 'video', video),
+      image_url: cover === null ? '' : media.url(taskId, 'cover', cover),
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import {
+  loadWorkerConfig,
+  parseStreamEntry,
+  type RelayEvent,
+  relayKeys,
+  type WorkerConfig,
+} from '@runway-relay/contracts';
+import { closeQuietly, createLogger, createRedis } from '@runway-relay/runtime';
+import {
+  createCallbackWorker,
+  createMinioClient,
+  createObjectStore,
+  createProcessor,
+  createSafeAgent,
+  createTaskStore,
+  createWorkerMetrics,
+  downloadOptionsFromConfig,
+  isForbiddenAddress,
+  type ObjectStore,
+  type WorkerMetrics,
+} from '@runway-relay/worker';
+import type { Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type * as Minio from 'minio';
+
+export interface S3Endpoint {
+  endpoint: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+}
+
+export interface TestWorker {
+  worker: Worker;
+  config: WorkerConfig;
+  store: ObjectStore;
+  client: Minio.Client;
+  metrics: WorkerMetrics;
+  close(): Promise<void>;
+}
+
+/** Worker env for tests: fast retries, local simulator allowed (it listens on 127.0.0.1 over http). */
+export function testWorkerEnv(redisUrl: string, s3: S3Endpoint, env: Record<string, string>): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    S3_ENDPOINT: s3.endpoint,
+    S3_ACCESS_KEY: s3.accessKey,
+    S3_SECRET_KEY: s3.secretKey,
+    S3_REGION: s3.region,
+    S3_BUCKET: 'runway-media',
+    DOWNLOAD_ALLOW_PRIVATE: 'true',
+    DOWNLOAD_ALLOW_HTTP: 'true',
+    JOB_BACKOFF_MS: '50',
+    LOG_LEVEL: 'silent',
+    WORKER_LOCK_MS: '2000',
+    WORKER_STALLED_INTERVAL_MS: '1000',
+    ...env,
+  };
+}
+
+/** Runs a callbacks worker in this process, with the same wiring as services/worker/src/main.ts. */
+export async function startTestWorker(
+  redisUrl: string,
+  s3: S3Endpoint,
+  env: Record<string, string> = {},
+  options: { loopbackIsPublic?: boolean } = {},
+): Promise<TestWorker> {
+  const config = loadWorkerConfig(testWorkerEnv(redisUrl, s3, env));
+  const logger = createLogger({ service: 'worker-test', level: config.LOG_LEVEL });
+  const redis = createRedis({ url: redisUrl, role: 'worker', logger, name: 'worker-test' });
+  const client = createMinioClient(config);
+  const store = createObjectStore(client, config);
+  await store.ensureBucket();
+  const agent = createSafeAgent({
+    connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: config.DOWNLOAD_TIMEOUT_MS,
+    idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
+    // The simulator listens on 127.0.0.1: with `loopbackIsPublic` that address counts as public
+    // while every other private address (169.254.169.254, 10/8, …) stays refused at connect time.
+    allowPrivate: options.loopbackIsPublic ? false : config.DOWNLOAD_ALLOW_PRIVATE,
+    ...(options.loopbackIsPublic ? { isForbidden: (ip: string) => ip !== '127.0.0.1' && isForbiddenAddress(ip) } : {}),
+  });
+  const metrics = createWorkerMetrics();
+  const processor = createProcessor({
+    logger,
+    tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
+    store,
+    objectPrefix: config.S3_PREFIX,
+    download: downloadOptionsFromConfig(config, agent),
+    redis,
+    events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
+    metrics,
+  });
+  const worker = createCallbackWorker({ config, connection: redis, processor, logger });
+  return {
+    worker,
+    config,
+    store,
+    client,
+    metrics,
+    close: async () => {
+      await worker.close();
+      await agent.close().catch(() => undefined);
+      await closeQuietly([redis]);
+    },
+  };
+}
+
+/** Every event on `stream`, parsed with the shared schema. */
+export async function readEvents(redisUrl: string, stream: string): Promise<RelayEvent[]> {
+  const redis = new Redis(redisUrl);
+  try {
+    const entries = await redis.xrange(stream, '-', '+');
+    return entries.map(([, fields]) => parseStreamEntry(fields));
+  } finally {
+    redis.disconnect();
+  }
+}
