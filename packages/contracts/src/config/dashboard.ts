@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { CommonEnvSchema } from './common.js';
+import { envInt, envPort, parseEnv } from './env.js';
+import { JobPolicyEnvSchema } from './job-policy.js';
+import { StorageEnvSchema } from './worker.js';
+
+/** Credentials filled in when `NODE_ENV=development` leaves them unset. */
+export const DEV_DASHBOARD_CREDENTIALS = { user: 'admin', password: 'admin' } as const;
+
+/**
+ * Variables of the dashboard (Bull Board + admin API). Storage settings are read to presign
+ * GET URLs of stored media. `DASHBOARD_USER` / `DASHBOARD_PASSWORD` are optional in the
+ * shape so that development can run without them; the refinement requires them elsewhere.
+ */
+export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
+  .extend(StorageEnvSchema.shape)
+  .extend({
+    /** Interface of the internal dashboard listener (keep it off the public network). */
+    DASHBOARD_HOST: z.string().default('0.0.0.0'),
+    DASHBOARD_PORT: envPort(3001),
+    /** Basic-auth user; required unless NODE_ENV=development (then `admin`). */
+    DASHBOARD_USER: z.string().min(1).max(256).optional(),
+    /** Basic-auth password; required unless NODE_ENV=development (then `admin`). */
+    DASHBOARD_PASSWORD: z.string().min(1).max(1024).optional(),
+    /**
+     * Base URL put in presigned media links when the browser reaches the store under another
+     * name than the services do (compose: `http://localhost:9000` vs `http://minio:9000`).
+     * Unset: `S3_ENDPOINT`.
+     */
+    S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    /** Lifetime of presigned media URLs, in seconds (S3 allows at most 7 days). */
+    PRESIGN_EXPIRY_S: envInt(900, 1, 604_800),
+    /** Redis Stream of the relay's events, read by `GET /api/events`. */
+    EVENTS_STREAM: z.string().min(1).default('runway:events'),
+    /** ms in-flight requests get on SIGTERM before the process exits anyway. */
+    SHUTDOWN_GRACE_MS: envInt(5000, 0, 600_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'development') return;
+    for (const name of ['DASHBOARD_USER', 'DASHBOARD_PASSWORD'] as const) {
+      if (env[name] === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `is required when NODE_ENV=${env.NODE_ENV} (the dashboard is behind basic auth)`,
+        });
+      }
+    }
+  });
+
+export type DashboardConfig = Readonly<
+  Omit<z.infer<typeof DashboardEnvSchema>, 'DASHBOARD_USER' | 'DASHBOARD_PASSWORD'> & {
+    DASHBOARD_USER: string;
+    DASHBOARD_PASSWORD: string;
+    /** True when the development credentials were filled in: `main.ts` warns about it. */
+    defaultCredentials: boolean;
+  }
+>;
+
+/** Parses the dashboard's environment; throws a `ConfigError` naming each bad variable. */
+export function loadDashboardConfig(env: NodeJS.ProcessEnv = process.env): DashboardConfig {
+  const parsed = parseEnv(DashboardEnvSchema, env);
+  // The refinement guarantees both are set outside development.
+  const defaultCredentials = parsed.DASHBOARD_USER === undefined || parsed.DASHBOARD_PASSWORD === undefined;
+  return Object.freeze({
+    ...parsed,
+    DASHBOARD_USER: parsed.DASHBOARD_USER ?? DEV_DASHBOARD_CREDENTIALS.user,
+    DASHBOARD_PASSWORD: parsed.DASHBOARD_PASSWORD ?? DEV_DASHBOARD_CREDENTIALS.password,
+    defaultCredentials,
+  });
+}

@@ -1,0 +1,86 @@
+import { type DashboardConfig, relayKeys } from '@runway-relay/contracts';
+import { type Logger, type ReadinessCheck, registerOpsRoutes } from '@runway-relay/runtime';
+import type { ObjectStore } from '@runway-relay/worker';
+import type { Queue } from 'bullmq';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { registerBasicAuth } from './basic-auth.js';
+import { mountBullBoard } from './bull-board.js';
+import { HttpError } from './errors.js';
+import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
+import { registerEventRoutes } from './routes/events.route.js';
+import { registerTaskRoutes } from './routes/tasks.route.js';
+import { createTaskAdmin } from './task-admin.js';
+
+export interface DashboardDeps {
+  config: DashboardConfig;
+  logger: Logger;
+  redis: Redis;
+  /** The callbacks queue, shown in Bull Board and used to look up and retry jobs. */
+  queue: Queue;
+  /** Object store for presigned media URLs and the storage readiness check; optional. */
+  store?: ObjectStore;
+  /** Defaults to a fresh registry with process metrics. */
+  metrics?: DashboardMetrics;
+}
+
+/** Probes stay open so an orchestrator needs no credentials; everything else needs basic auth. */
+const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
+
+/** Fastify's own client errors (bad content type, body too large, …) by status. */
+const CLIENT_ERROR_CODES: Readonly<Record<number, string>> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'body_too_large',
+  415: 'unsupported_media_type',
+};
+
+/**
+ * Builds the dashboard: Bull Board at `/admin/queues`, the admin JSON API under `/api`, and
+ * the ops routes, all but the probes behind basic auth. `main.ts` listens; tests `inject()`.
+ */
+export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
+  const { config, redis, store } = deps;
+  const metrics = deps.metrics ?? createDashboardMetrics();
+  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, return503OnClosing: true });
+
+  registerBasicAuth(app, {
+    user: config.DASHBOARD_USER,
+    password: config.DASHBOARD_PASSWORD,
+    openPaths: OPEN_PATHS,
+  });
+
+  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    if (error instanceof HttpError) {
+      return reply.code(error.statusCode).send({ error: error.error, message: error.message });
+    }
+    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
+    if (status < 500) {
+      return reply.code(status).send({ error: CLIENT_ERROR_CODES[status] ?? 'bad_request', message: error.message });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    if (redis.status !== 'ready') {
+      return reply.code(503).send({ error: 'unavailable', message: 'redis is unavailable, retry later' });
+    }
+    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+  });
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+  );
+
+  const tasks = createTaskAdmin({
+    redis,
+    queue: deps.queue,
+    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
+    logger: deps.logger,
+    ...(store ? { presign: (key: string) => store.presign(key, config.PRESIGN_EXPIRY_S) } : {}),
+  });
+  registerTaskRoutes(app, { tasks, onRetried: () => metrics.retries.inc() });
+  registerEventRoutes(app, { redis, stream: config.EVENTS_STREAM });
+  mountBullBoard(app, [deps.queue]);
+
+  const checks: Record<string, ReadinessCheck> = { redis: () => redis.ping() };
+  if (store) checks.storage = () => store.ping();
+  registerOpsRoutes(app, { registry: metrics.registry, checks });
+  return app;
+}

@@ -1,0 +1,6 @@
+export * from './app.js';
+export * from './basic-auth.js';
+export * from './bull-board.js';
+export * from './metrics.js';
+export * from './object-store.js';
+export * from './task-admin.js';

@@ -1,0 +1,41 @@
+import { parseStreamEntry, type RelayEvent } from '@runway-relay/contracts';
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { parseInput } from '../errors.js';
+
+/** A Redis Stream entry id: `<ms>` or `<ms>-<seq>`. */
+const StreamIdSchema = z.string().regex(/^\d{1,20}(-\d{1,20})?$/, 'must be a stream id such as 1700000000000-0');
+
+const EventsQuerySchema = z.object({
+  /** Return entries strictly after this id; unset: from the start of the stream. */
+  since: StreamIdSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export interface EventsRouteOptions {
+  redis: Redis;
+  stream: string;
+}
+
+/**
+ * `GET /api/events?since=<id>&limit=<1..1000>`: a page of the event stream, oldest first.
+ * `next` is the id to pass as `since` for the following page (the given `since` when the
+ * page is empty). Entries that fail the event schema are skipped (and logged), not fatal.
+ */
+export function registerEventRoutes(app: FastifyInstance, options: EventsRouteOptions): void {
+  app.get('/api/events', async (request) => {
+    const { since, limit } = parseInput(EventsQuerySchema, request.query);
+    const start = since === undefined ? '-' : `(${since}`;
+    const entries = await options.redis.xrange(options.stream, start, '+', 'COUNT', limit);
+    const events: Array<{ id: string; event: RelayEvent }> = [];
+    for (const [id, fields] of entries) {
+      try {
+        events.push({ id, event: parseStreamEntry(fields) });
+      } catch (error) {
+        request.log.warn({ err: error, entry_id: id, stream: options.stream }, 'skipping invalid stream entry');
+      }
+    }
+    return { events, next: entries.at(-1)?.[0] ?? since ?? '0-0' };
+  });
+}

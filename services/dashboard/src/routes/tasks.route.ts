@@ -1,0 +1,51 @@
+import { TaskIdSchema } from '@runway-relay/contracts';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { HttpError, notFound, parseInput } from '../errors.js';
+import type { TaskAdmin } from '../task-admin.js';
+
+const TaskParamsSchema = z.object({ taskId: TaskIdSchema });
+
+/**
+ * `GET /api/tasks/:taskId`: the task record, its stored objects (presigned URLs) and jobs.
+ *
+ * `POST /api/tasks/:taskId/retry`: re-runs a failed task (202). 409 `not_failed` when its job
+ * is not in the failed state; 409 `job_removed` when the task failed but retention
+ * (`JOB_KEEP_FAILED_S`) already removed the job — its data, the signed media URLs, went
+ * with it, so only a new delivery of the callback can start the task again.
+ */
+export interface TaskRoutesOptions {
+  tasks: TaskAdmin;
+  /** Called after each accepted retry (metrics). */
+  onRetried?: () => void;
+}
+
+export function registerTaskRoutes(app: FastifyInstance, { tasks, onRetried }: TaskRoutesOptions): void {
+  app.get('/api/tasks/:taskId', async (request) => {
+    const { taskId } = parseInput(TaskParamsSchema, request.params);
+    const view = await tasks.get(taskId);
+    if (view === null) throw notFound(`no task ${taskId}`);
+    return view;
+  });
+
+  app.post('/api/tasks/:taskId/retry', async (request, reply) => {
+    const { taskId } = parseInput(TaskParamsSchema, request.params);
+    const result = await tasks.retry(taskId);
+    if (result.ok) {
+      onRetried?.();
+      return reply.code(202).send({ status: 'retrying', job_id: result.jobId });
+    }
+    switch (result.reason) {
+      case 'not_found':
+        throw notFound(`no task ${taskId}`);
+      case 'not_failed':
+        throw new HttpError(409, 'not_failed', `job ${result.jobId} is ${result.state}, not failed: nothing to retry`);
+      case 'job_removed':
+        throw new HttpError(
+          409,
+          'job_removed',
+          `task ${taskId} failed, but its job ${result.jobId} was removed by retention (JOB_KEEP_FAILED_S) together with the media URLs; it cannot be retried here: the callback must be re-sent (see docs/dashboard.md)`,
+        );
+    }
+  });
+}
