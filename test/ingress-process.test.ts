@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerHeaders, successBody, TEST_HMAC_KEY, uniquePrefix } from './helpers/ingress.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tsx = fileURLToPath(new URL('../node_modules/.bin/tsx', import.meta.url));
 
 let redisServer: RedisServerHarness;
 beforeAll(async () => {
@@ -19,7 +18,7 @@ afterAll(async () => {
 });
 
 function startIngress(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(tsx, ['services/ingress/src/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'services/ingress/src/main.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
