@@ -1,0 +1,23 @@
+import { parseStreamEntry, type RelayEvent } from '@runway-relay/contracts';
+import { waitFor } from '@runway-relay/testkit';
+import { Redis } from 'ioredis';
+
+/** Waits until `stream` holds `count` entries; polls XLEN (cheap) and returns the parsed events. */
+export async function waitForStreamLength(
+  redisUrl: string,
+  stream: string,
+  count: number,
+  timeoutMs: number,
+): Promise<RelayEvent[]> {
+  const redis = new Redis(redisUrl);
+  try {
+    await waitFor(async () => (await redis.xlen(stream)) >= count, {
+      timeoutMs,
+      intervalMs: 50,
+      description: `${count} events on ${stream}`,
+    });
+    return (await redis.xrange(stream, '-', '+')).map(([, fields]) => parseStreamEntry(fields));
+  } finally {
+    redis.disconnect();
+  }
+}
