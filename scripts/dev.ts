@@ -1,6 +1,6 @@
 /**
  * `npm run dev`: the whole stack on this machine without Docker (DESIGN §10).
- * Spawns redis-server when REDIS_URL is unset and an embedded S3-compatible server when
+ * Spawns redis-server when REDIS_URL (and REDIS_CLUSTER_NODES) is unset and an embedded S3-compatible server when
  * S3_ENDPOINT is unset, then ingress, worker and dashboard with pretty logs; prints the
  * URLs and a ready-to-paste signed curl; Ctrl-C stops everything.
  */
@@ -19,7 +19,7 @@ function say(line: string): void {
 }
 
 async function startBackingServices(): Promise<void> {
-  if (!env.REDIS_URL) {
+  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
     const redis = await startRedisServer({ persistent: true }).catch((error: Error) => {
       say(`cannot start redis-server: ${error.message}`);
       process.exit(1);

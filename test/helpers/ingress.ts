@@ -6,10 +6,10 @@ import {
   createIngressMetrics,
   signProviderCallback,
 } from '@runway-relay/ingress';
-import { closeQuietly, createLogger, createRedis, waitForRedis } from '@runway-relay/runtime';
+import { closeQuietly, createLogger, createRedis, type RedisClient, waitForRedis } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
+import { connectInspect } from './redis.js';
 
 export const TEST_HMAC_KEY = 'test-key-0123456789abcdef';
 
@@ -17,10 +17,10 @@ export interface TestIngress {
   app: FastifyInstance;
   config: IngressConfig;
   queue: Queue;
-  /** The app's producer connection. */
-  redis: Redis;
+  /** The app's producer connection (a `Cluster` when `REDIS_CLUSTER_NODES` is set). */
+  redis: RedisClient;
   /** A separate connection for assertions. */
-  inspect: Redis;
+  inspect: RedisClient;
   keys: ReturnType<typeof relayKeys>;
   close(): Promise<void>;
 }
@@ -30,7 +30,10 @@ export function uniquePrefix(): string {
   return `t${randomBytes(5).toString('hex')}`;
 }
 
-/** Builds an ingress app against `redisUrl` with a fresh prefix; `env` overrides defaults. */
+/**
+ * Builds an ingress app against `redisUrl` with a fresh prefix; `env` overrides defaults
+ * (`REDIS_CLUSTER_NODES` plus a hash-tagged `QUEUE_PREFIX` run it on a cluster).
+ */
 export async function buildTestIngress(redisUrl: string, env: Record<string, string> = {}): Promise<TestIngress> {
   const config = loadIngressConfig({
     REDIS_URL: redisUrl,
@@ -40,14 +43,20 @@ export async function buildTestIngress(redisUrl: string, env: Record<string, str
     ...env,
   });
   const logger = createLogger({ service: 'ingress-test', level: config.LOG_LEVEL });
-  const redis = createRedis({ url: redisUrl, role: 'producer', logger, name: 'ingress-test' });
+  const redis = createRedis({
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    role: 'producer',
+    logger,
+    name: 'ingress-test',
+    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
+  });
   await waitForRedis(redis);
   const queue = createCallbackQueue(config, redis);
   queue.on('error', () => undefined);
   const app = buildIngressApp({ config, logger, redis, queue, metrics: createIngressMetrics() });
   await app.ready();
-  const inspect = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  inspect.on('error', () => undefined);
+  const inspect = connectInspect(config);
   return {
     app,
     config,

@@ -49,8 +49,15 @@ export interface Stack {
   close(): Promise<void>;
 }
 
+/** What a stack needs of its backing: a Redis URL (ignored when `env` names cluster nodes), S3 and media. */
+export type StackBacking = Pick<Backing, 's3' | 'media'> & { redis: { url: string } };
+
+/**
+ * Starts an ingress and a worker on `backing`. `env` reaches both configs, so
+ * `REDIS_CLUSTER_NODES` with a hash-tagged `QUEUE_PREFIX` runs the stack on a Redis Cluster.
+ */
 export async function startStack(
-  backing: Backing,
+  backing: StackBacking,
   env: Record<string, string> = {},
   options: { loopbackIsPublic?: boolean } = {},
 ): Promise<Stack> {
@@ -61,10 +68,10 @@ export async function startStack(
   const worker = await startTestWorker(
     backing.redis.url,
     backing.s3,
-    { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream, S3_PREFIX: prefix, ...policy },
+    { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream, S3_PREFIX: objectPrefix(prefix), ...policy },
     options,
   );
-  const events = () => readEvents(backing.redis.url, stream);
+  const events = () => readEvents(ingress.config, stream);
   return {
     ingress,
     worker,
@@ -103,6 +110,9 @@ function peek(body: unknown): string {
   const record = body as { data?: { task_id?: string } | null; taskId?: string };
   return record.data?.task_id ?? record.taskId ?? '';
 }
+
+/** The object key prefix of a stack: its queue prefix without hash-tag braces (not allowed in S3_PREFIX). */
+export const objectPrefix = (queuePrefix: string) => queuePrefix.replace(/[{}]/g, '');
 
 /** A fresh task id. */
 export const newTaskId = () => `t-${randomUUID()}`;

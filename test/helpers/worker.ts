@@ -8,6 +8,7 @@ import {
 import { closeQuietly, createLogger, createRedis } from '@runway-relay/runtime';
 import {
   createCallbackWorker,
+  createFailedListener,
   createMinioClient,
   createObjectStore,
   createProcessor,
@@ -17,11 +18,12 @@ import {
   downloadOptionsFromConfig,
   isForbiddenAddress,
   type ObjectStore,
+  type ProcessorDeps,
   type WorkerMetrics,
 } from '@runway-relay/worker';
 import type { Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type * as Minio from 'minio';
+import { connectInspect, type RedisTargetLike } from './redis.js';
 
 export interface S3Endpoint {
   endpoint: string;
@@ -67,7 +69,13 @@ export async function startTestWorker(
 ): Promise<TestWorker> {
   const config = loadWorkerConfig(testWorkerEnv(redisUrl, s3, env));
   const logger = createLogger({ service: 'worker-test', level: config.LOG_LEVEL });
-  const redis = createRedis({ url: redisUrl, role: 'worker', logger, name: 'worker-test' });
+  const redis = createRedis({
+    url: config.REDIS_URL,
+    clusterNodes: config.REDIS_CLUSTER_NODES,
+    role: 'worker',
+    logger,
+    name: 'worker-test',
+  });
   const client = createMinioClient(config);
   const store = createObjectStore(client, config);
   await store.ensureBucket();
@@ -81,7 +89,7 @@ export async function startTestWorker(
     ...(options.loopbackIsPublic ? { isForbidden: (ip: string) => ip !== '127.0.0.1' && isForbiddenAddress(ip) } : {}),
   });
   const metrics = createWorkerMetrics();
-  const processor = createProcessor({
+  const deps: ProcessorDeps = {
     logger,
     tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
     store,
@@ -90,8 +98,15 @@ export async function startTestWorker(
     redis,
     events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
     metrics,
+  };
+  const processor = createProcessor(deps);
+  const worker = createCallbackWorker({
+    config,
+    connection: redis,
+    processor,
+    onFailed: createFailedListener(deps),
+    logger,
   });
-  const worker = createCallbackWorker({ config, connection: redis, processor, logger });
   return {
     worker,
     config,
@@ -107,8 +122,8 @@ export async function startTestWorker(
 }
 
 /** Every event on `stream`, parsed with the shared schema. */
-export async function readEvents(redisUrl: string, stream: string): Promise<RelayEvent[]> {
-  const redis = new Redis(redisUrl);
+export async function readEvents(target: RedisTargetLike, stream: string): Promise<RelayEvent[]> {
+  const redis = connectInspect(target);
   try {
     const entries = await redis.xrange(stream, '-', '+');
     return entries.map(([, fields]) => parseStreamEntry(fields));

@@ -23,6 +23,9 @@ export const DELIVERY_CATEGORIES = [
   'content_type_mismatch',
   'blocked_url',
   'storage_error',
+  // The job's worker died every time it ran it (crash, out of memory, killed), until BullMQ's
+  // stalled-job limit failed it.
+  'interrupted',
 ] as const;
 
 export const FailureCategorySchema = z.enum([...PROVIDER_CATEGORIES, ...DELIVERY_CATEGORIES]);
@@ -43,7 +46,7 @@ export const SuggestedActionSchema = z.enum([
 ]);
 export type SuggestedAction = z.infer<typeof SuggestedActionSchema>;
 
-export const FailureSourceSchema = z.enum(['provider', 'download', 'storage']);
+export const FailureSourceSchema = z.enum(['provider', 'download', 'storage', 'worker']);
 export type FailureSource = z.infer<typeof FailureSourceSchema>;
 
 export interface FailureClass {
@@ -73,6 +76,7 @@ export const FAILURE_TAXONOMY: Readonly<Record<FailureCategory, Omit<FailureClas
   content_type_mismatch: { retryable: false, action: 'contact_provider' },
   blocked_url: { retryable: false, action: 'inspect' },
   storage_error: { retryable: true, action: 'check_storage' },
+  interrupted: { retryable: true, action: 'retry_later' },
 });
 
 export function failureClass(category: FailureCategory): FailureClass {

@@ -1,4 +1,6 @@
+export * from './hash-slot.js';
 export * from './logger.js';
 export * from './ops-routes.js';
 export * from './redis.js';
+export * from './replica-wait.js';
 export * from './shutdown.js';

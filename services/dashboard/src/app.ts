@@ -1,9 +1,8 @@
 import { type DashboardConfig, relayKeys } from '@runway-relay/contracts';
-import { type Logger, type ReadinessCheck, registerOpsRoutes } from '@runway-relay/runtime';
+import { type Logger, type ReadinessCheck, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/worker';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
 import { HttpError } from './errors.js';
@@ -15,7 +14,7 @@ import { createTaskAdmin } from './task-admin.js';
 export interface DashboardDeps {
   config: DashboardConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisClient;
   /** The callbacks queue, shown in Bull Board and used to look up and retry jobs. */
   queue: Queue;
   /** Object store for presigned media URLs and the storage readiness check; optional. */

@@ -20,7 +20,13 @@ if (config.defaultCredentials) {
   logger.warn('DASHBOARD_USER / DASHBOARD_PASSWORD unset: using admin/admin. Local development only.');
 }
 // Fail fast: an admin request while Redis is away gets an error, not a hang.
-const redis = createRedis({ url: config.REDIS_URL, role: 'producer', logger, name: 'dashboard' });
+const redis = createRedis({
+  url: config.REDIS_URL,
+  clusterNodes: config.REDIS_CLUSTER_NODES,
+  role: 'producer',
+  logger,
+  name: 'dashboard',
+});
 const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
 queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
 

@@ -6,9 +6,8 @@ import {
   type StoredObject,
   type TaskState,
 } from '@runway-relay/contracts';
-import type { Logger } from '@runway-relay/runtime';
+import type { Logger, RedisClient } from '@runway-relay/runtime';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 
 /** One of a task's jobs as the admin API shows it. */
 export interface JobView {
@@ -52,7 +51,7 @@ export type RetryResult =
   | { ok: false; reason: 'job_removed'; jobId: string };
 
 export interface TaskAdminDeps {
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue;
   keys: RelayKeys;
   logger: Logger;

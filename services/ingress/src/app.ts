@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type IngressConfig, relayKeys } from '@runway-relay/contracts';
-import { type Logger, registerOpsRoutes } from '@runway-relay/runtime';
+import { createReplicaWait, type Logger, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { AuthPolicy } from './auth/authenticate.js';
 import { cidrList, clientIp } from './auth/client-ip.js';
 import { defineClaimCommand } from './dedupe/claim-task.js';
@@ -28,8 +27,8 @@ declare module 'fastify' {
 export interface IngressDeps {
   config: IngressConfig;
   logger: Logger;
-  /** Producer connection (fails fast while Redis is away). */
-  redis: Redis;
+  /** Producer connection (fails fast while Redis is away): a single Redis or a Cluster. */
+  redis: RedisClient;
   queue: Queue;
   metrics: IngressMetrics;
   now?: () => number;
@@ -134,11 +133,22 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
     disabled: config.AUTH_DISABLED,
   };
   defineClaimCommand(deps.redis);
+  const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
   registerCallbackRoutes(app, {
     config,
     redis: deps.redis,
     queue: deps.queue,
-    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
+    keys,
+    ...(config.REDIS_WAIT_REPLICAS > 0
+      ? {
+          replicaWait: createReplicaWait({
+            redis: deps.redis,
+            replicas: config.REDIS_WAIT_REPLICAS,
+            timeoutMs: config.REDIS_WAIT_TIMEOUT_MS,
+            slotKey: keys.quarantine,
+          }),
+        }
+      : {}),
     metrics: deps.metrics,
     authPolicy,
     now: deps.now ?? Date.now,

@@ -22,6 +22,11 @@ export const redisUnavailable = (retryAfterS: number) =>
     'retry-after': String(retryAfterS),
   });
 
+export const notReplicated = (retryAfterS: number) =>
+  new HttpError(503, 'not_replicated', 'the callback is not yet safe on a Redis replica, retry later', undefined, {
+    'retry-after': String(retryAfterS),
+  });
+
 /** Fastify's own client errors, mapped to our codes (the JSON body names the problem). */
 export const FASTIFY_ERROR_CODES: Readonly<Record<string, string>> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',

@@ -21,6 +21,7 @@ if (config.AUTH_DISABLED) {
 }
 const redis = createRedis({
   url: config.REDIS_URL,
+  clusterNodes: config.REDIS_CLUSTER_NODES,
   role: 'producer',
   logger,
   name: 'ingress',

@@ -23,6 +23,12 @@ export function createIngressMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    replicaWaitFailures: new Counter({
+      name: 'relay_redis_wait_failures_total',
+      help: 'Callbacks answered 503 because fewer than REDIS_WAIT_REPLICAS replicas acknowledged their writes, by reason (timeout, master_changed, master_unreachable)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     ackLatency: new Histogram({
       name: 'relay_callback_ack_seconds',
       help: 'Time from request received to response for callbacks, by status class',

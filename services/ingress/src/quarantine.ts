@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@runway-relay/runtime';
 
 export interface QuarantineEntry {
   received_at: string;
@@ -14,7 +14,12 @@ export interface QuarantineEntry {
  * Keeps an authenticated body that failed the schema in a capped list (newest first), so
  * nothing from an authenticated sender silently vanishes; an operator can inspect it.
  */
-export async function quarantineBody(redis: Redis, key: string, maxlen: number, entry: QuarantineEntry): Promise<void> {
+export async function quarantineBody(
+  redis: RedisClient,
+  key: string,
+  maxlen: number,
+  entry: QuarantineEntry,
+): Promise<void> {
   await redis
     .multi()
     .lpush(key, JSON.stringify(entry))

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { createSafeAgent, downloadOptionsFromConfig } from './download/index.js';
 import { createWorkerMetrics } from './metrics.js';
 import { buildOpsServer } from './ops-server.js';
-import { createProcessor } from './process-job.js';
+import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
 import { createMinioClient, createObjectStore } from './storage/object-store.js';
 import { createTaskStore } from './task-store.js';
 import { createCallbackWorker } from './worker.js';
@@ -23,7 +23,13 @@ try {
 const logger = createLogger({ service: 'worker', level: config.LOG_LEVEL });
 if (config.DOWNLOAD_ALLOW_PRIVATE)
   logger.warn('DOWNLOAD_ALLOW_PRIVATE=true: media may be fetched from private networks');
-const redis = createRedis({ url: config.REDIS_URL, role: 'worker', logger, name: 'worker' });
+const redis = createRedis({
+  url: config.REDIS_URL,
+  clusterNodes: config.REDIS_CLUSTER_NODES,
+  role: 'worker',
+  logger,
+  name: 'worker',
+});
 const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
 const store = createObjectStore(createMinioClient(config), config);
 const agent = createSafeAgent({
@@ -33,7 +39,7 @@ const agent = createSafeAgent({
   allowPrivate: config.DOWNLOAD_ALLOW_PRIVATE,
 });
 const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'));
-const processor = createProcessor({
+const deps: ProcessorDeps = {
   logger,
   tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
   store,
@@ -42,7 +48,8 @@ const processor = createProcessor({
   redis,
   events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
   metrics,
-});
+};
+const processor = createProcessor(deps);
 
 // The bucket must exist before the first job; keep trying while the store is starting.
 for (let attempt = 1; ; attempt++) {
@@ -56,7 +63,13 @@ for (let attempt = 1; ; attempt++) {
   }
 }
 
-const worker = createCallbackWorker({ config, connection: redis, processor, logger });
+const worker = createCallbackWorker({
+  config,
+  connection: redis,
+  processor,
+  onFailed: createFailedListener(deps),
+  logger,
+});
 const ops = buildOpsServer(metrics.registry, { redis: () => redis.ping(), storage: () => store.ping() });
 
 onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS + 2000 }, async () => {

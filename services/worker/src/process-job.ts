@@ -11,9 +11,8 @@ import {
   publishEvent,
   type StoredObject,
 } from '@runway-relay/contracts';
-import type { Logger } from '@runway-relay/runtime';
+import type { Logger, RedisClient } from '@runway-relay/runtime';
 import { type Job, UnrecoverableError } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { DownloadOptions } from './download/index.js';
 import { type ClassifiedFailure, classifyJobError } from './failure.js';
 import { storeMedia } from './media/store-media.js';
@@ -29,7 +28,7 @@ export interface ProcessorDeps {
   objectPrefix: string;
   download: DownloadOptions;
   /** Connection the events are written with. */
-  redis: Redis;
+  redis: RedisClient;
   events: EventStreamOptions;
   metrics: WorkerMetrics;
 }
@@ -56,7 +55,6 @@ const MEDIA: ReadonlyArray<[MediaKind, (callback: Callback) => string | null]> =
 
 async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<void> {
   const { callback } = ctx.data;
-  await ctx.deps.tasks.markFailed(callback.task_id, failure.category, failure.detail);
   const { retryable, action } = failureClass(failure.category);
   await publishEvent(ctx.deps.redis, ctx.deps.events, {
     v: 1,
@@ -74,6 +72,9 @@ async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<voi
     detail: failure.source === 'provider' ? null : failure.detail,
     attempts: ctx.attempt,
   });
+  // The event is written before the task is marked final: a crash in between re-runs the job,
+  // which writes the event again under the same id (at-least-once) instead of losing it.
+  await ctx.deps.tasks.markFailed(callback.task_id, failure.category, failure.detail);
   ctx.deps.metrics.jobs.inc({ outcome: 'failed', category: failure.category });
   ctx.log.warn({ category: failure.category, source: failure.source, detail: failure.detail }, 'task failed');
 }
@@ -151,7 +152,6 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
       throw error;
     }
   }
-  await deps.tasks.markStored(callback.task_id);
   await publishEvent(deps.redis, deps.events, {
     v: 1,
     id: outcomeEventId(ctx.job.id ?? '', 'media.stored'),
@@ -164,9 +164,43 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
     attempts: ctx.attempt,
     missing,
   });
+  // Marked stored only after the event is written (see emitFailed): a duplicate job that
+  // finds 'stored' can then skip safely, the event exists.
+  await deps.tasks.markStored(callback.task_id);
   deps.metrics.jobs.inc({ outcome: 'stored', category: '' });
   log.info({ objects: objects.length }, 'task stored');
   return { status: 'stored', objects };
+}
+
+function contextOf(deps: ProcessorDeps, job: Job, data: CallbackJob): Context {
+  const attempt = job.attemptsMade + 1;
+  return {
+    deps,
+    job,
+    data,
+    attempt,
+    lastAttempt: attempt >= (job.opts.attempts ?? 1),
+    log: deps.logger.child({ task_id: data.callback.task_id, job_id: job.id, attempt }),
+  };
+}
+
+/** BullMQ's reason for a job whose worker died more often than `WORKER_MAX_STALLED` allows. */
+const STALL_LIMIT = /more than allowable limit/;
+
+/**
+ * The worker's `failed` listener. BullMQ fails a job that stalled too often (its worker kept
+ * dying: a crash, OOM, kills) without running the processor, so its `task.failed` is written here.
+ */
+export function createFailedListener(deps: ProcessorDeps) {
+  return (job: Job | undefined, error: Error): void => {
+    if (!job || !STALL_LIMIT.test(error.message)) return;
+    const parsed = CallbackJobSchema.safeParse(job.data);
+    if (!parsed.success) return;
+    const ctx = contextOf(deps, job, parsed.data);
+    emitFailed(ctx, { source: 'worker', category: 'interrupted', retryable: true, detail: error.message }).catch(
+      (failure: unknown) => ctx.log.error({ err: failure }, 'could not record the failure of a stalled job'),
+    );
+  };
 }
 
 /** The BullMQ processor of callback jobs. */
@@ -177,15 +211,7 @@ export function createProcessor(deps: ProcessorDeps) {
       deps.logger.error({ job_id: job.id, issues: parsed.error.issues }, 'job data does not match the contract');
       throw new UnrecoverableError('job data does not match the contract');
     }
-    const attempt = job.attemptsMade + 1;
-    const ctx: Context = {
-      deps,
-      job,
-      data: parsed.data,
-      attempt,
-      lastAttempt: attempt >= (job.opts.attempts ?? 1),
-      log: deps.logger.child({ task_id: parsed.data.callback.task_id, job_id: job.id, attempt }),
-    };
+    const ctx = contextOf(deps, job, parsed.data);
     deps.metrics.activeJobs.inc();
     try {
       return parsed.data.callback.outcome === 'failure' ? await processFailure(ctx) : await processSuccess(ctx);

@@ -6,7 +6,7 @@ import {
   type StoredObject,
   type TaskState,
 } from '@runway-relay/contracts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@runway-relay/runtime';
 
 /** The worker's reads and writes of the task record the ingress created (DESIGN §4). */
 export interface TaskStore {
@@ -17,7 +17,7 @@ export interface TaskStore {
   markFailed(taskId: string, category: FailureCategory, detail: string): Promise<void>;
 }
 
-export function createTaskStore(redis: Redis, keys: RelayKeys, ttlSeconds: number): TaskStore {
+export function createTaskStore(redis: RedisClient, keys: RelayKeys, ttlSeconds: number): TaskStore {
   const write = async (taskId: string, fields: Record<string, string | number>, remove: string[] = []) => {
     const key = keys.task(taskId);
     const batch = redis.multi().hset(key, { ...fields, updated_at: Date.now() });

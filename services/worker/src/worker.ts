@@ -1,7 +1,6 @@
 import { RELAY_BACKOFF, relayBackoffDelay, type WorkerConfig } from '@runway-relay/contracts';
-import type { Logger } from '@runway-relay/runtime';
+import type { Logger, RedisClient } from '@runway-relay/runtime';
 import { type Job, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { JobResult } from './process-job.js';
 
 /** Reads the base delay of a job's backoff option (`{ type, delay }`). */
@@ -18,8 +17,10 @@ function backoffBase(job: { opts: { backoff?: number | { delay?: number } } } | 
 export function createCallbackWorker(options: {
   config: WorkerConfig;
   /** A `maxRetriesPerRequest: null` connection (BullMQ duplicates it for blocking calls). */
-  connection: Redis;
+  connection: RedisClient;
   processor: (job: Job) => Promise<JobResult>;
+  /** Called for every failed job (see `createFailedListener`). */
+  onFailed?: (job: Job | undefined, error: Error) => void;
   logger: Logger;
   autorun?: boolean;
 }): Worker {
@@ -42,6 +43,7 @@ export function createCallbackWorker(options: {
     },
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  if (options.onFailed) worker.on('failed', options.onFailed);
   worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled (its worker died?), it will be retried'));
   return worker;
 }

@@ -1,12 +1,54 @@
 import { z } from 'zod';
 import { DEFAULT_QUEUE_NAME } from '../job.schema.js';
-import { envInt } from './env.js';
+import { envInt, envList } from './env.js';
+
+/** One Redis Cluster seed node. */
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+const HOST_PORT = /^(?<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?<port>\d{1,5})$/;
+
+/** `host:port` (IPv6 in brackets: `[::1]:7000`) → `{ host, port }`. */
+const redisNode = z.string().transform((value, ctx): RedisNodeAddress => {
+  const match = HOST_PORT.exec(value);
+  const port = Number(match?.groups?.port);
+  if (!match?.groups?.host || !Number.isInteger(port) || port < 1 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `"${value}" is not host:port` });
+    return z.NEVER;
+  }
+  return { host: match.groups.host.replace(/^\[|\]$/g, ''), port };
+});
+
+/**
+ * The hash tag of a key as Redis Cluster reads it: the text between the first `{` and the
+ * first `}` after it, when not empty; otherwise the whole key is hashed (no tag).
+ */
+export function hashTagOf(key: string): string | null {
+  const open = key.indexOf('{');
+  if (open < 0) return null;
+  const close = key.indexOf('}', open + 1);
+  if (close < 0 || close === open + 1) return null;
+  return key.slice(open + 1, close);
+}
 
 /** Variables every service reads. */
 export const CommonEnvSchema = z.object({
-  /** Redis connection URL. */
+  /**
+   * Redis connection URL. With `REDIS_CLUSTER_NODES` set, only its credentials and scheme
+   * (`rediss://` = TLS) are used; its host and database are ignored.
+   */
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
-  /** BullMQ key prefix; use a hash tag such as `{runway}` on Redis Cluster. */
+  /**
+   * Redis Cluster seed nodes, comma-separated `host:port` (a few are enough: the client
+   * discovers the rest). Unset: a single Redis at `REDIS_URL`.
+   */
+  REDIS_CLUSTER_NODES: envList.pipe(z.array(redisNode)),
+  /**
+   * BullMQ key prefix; every relay key starts with it. On Redis Cluster it must carry a hash
+   * tag such as `{runway}`, so that all keys share one slot and multi-key scripts stay legal.
+   */
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9{}_-]+$/, 'letters, digits, _ - { } only')
@@ -23,3 +65,22 @@ export const CommonEnvSchema = z.object({
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
 });
 export type CommonConfig = z.infer<typeof CommonEnvSchema>;
+
+/** Where a service's Redis is: a single server (`REDIS_URL`) or a cluster (`REDIS_CLUSTER_NODES`). */
+export type RedisTarget = Pick<CommonConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>;
+
+/**
+ * Cross-field rules of the common variables, called from each service schema's
+ * `superRefine` (zod refuses to `extend` a refined object). With a cluster, a `QUEUE_PREFIX`
+ * without a hash tag would spread one task's keys over several slots and every multi-key
+ * script would fail with CROSSSLOT, so the start is refused.
+ */
+export function refineCommonEnv(env: CommonConfig, ctx: z.RefinementCtx): void {
+  if (env.REDIS_CLUSTER_NODES.length > 0 && hashTagOf(env.QUEUE_PREFIX) === null) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['QUEUE_PREFIX'],
+      message: `must contain a hash tag such as {runway} when REDIS_CLUSTER_NODES is set (got "${env.QUEUE_PREFIX}")`,
+    });
+  }
+}

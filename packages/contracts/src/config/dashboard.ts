@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommonEnvSchema } from './common.js';
+import { CommonEnvSchema, refineCommonEnv } from './common.js';
 import { envInt, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
 import { StorageEnvSchema } from './worker.js';
@@ -36,6 +36,7 @@ export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shap
     SHUTDOWN_GRACE_MS: envInt(5000, 0, 600_000),
   })
   .superRefine((env, ctx) => {
+    refineCommonEnv(env, ctx);
     if (env.NODE_ENV === 'development') return;
     for (const name of ['DASHBOARD_USER', 'DASHBOARD_PASSWORD'] as const) {
       if (env[name] === undefined) {

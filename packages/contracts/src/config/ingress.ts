@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { CommonEnvSchema } from './common.js';
+import { CommonEnvSchema, refineCommonEnv } from './common.js';
 import { envBoolean, envInt, envList, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
 
@@ -37,12 +37,28 @@ export const IngressEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
     BODY_LIMIT_BYTES: envInt(65_536, 1024, 10 * 1024 * 1024),
     /** Bodies kept in the quarantine list (newest first). */
     QUARANTINE_MAXLEN: envInt(1000, 1, 1_000_000),
-    /** Seconds a request may wait for Redis before the answer becomes 503. */
+    /** ms a request may wait for one Redis command before the answer becomes 503. */
     REDIS_COMMAND_TIMEOUT_MS: envInt(2000, 50, 60_000),
+    /**
+     * Replicas that must acknowledge a callback's writes (Redis `WAIT`) before it is answered
+     * 200; fewer within `REDIS_WAIT_TIMEOUT_MS` → 503 and the provider retries. Default 0: off
+     * (the 200 then only means "in the master's memory", see docs/scaling.md).
+     */
+    REDIS_WAIT_REPLICAS: envInt(0, 0, 16),
+    /** ms `WAIT` may block for the replicas' acknowledgement; below REDIS_COMMAND_TIMEOUT_MS. */
+    REDIS_WAIT_TIMEOUT_MS: envInt(500, 1, 60_000),
     /** ms to finish in-flight requests on SIGTERM before closing anyway. */
     SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),
   })
   .superRefine((env, ctx) => {
+    refineCommonEnv(env, ctx);
+    if (env.REDIS_WAIT_REPLICAS > 0 && env.REDIS_WAIT_TIMEOUT_MS >= env.REDIS_COMMAND_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['REDIS_WAIT_TIMEOUT_MS'],
+        message: `must be below REDIS_COMMAND_TIMEOUT_MS (${env.REDIS_COMMAND_TIMEOUT_MS}), or WAIT would be cut short by the command timeout`,
+      });
+    }
     const configured =
       env.CALLBACK_HMAC_KEYS.length + env.CALLBACK_WEBHOOK_SECRETS.length + env.CALLBACK_ALLOWED_IPS.length > 0 ||
       env.CALLBACK_PATH_TOKEN !== undefined;

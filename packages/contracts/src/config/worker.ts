@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CommonEnvSchema } from './common.js';
+import { CommonEnvSchema, refineCommonEnv } from './common.js';
 import { envBoolean, envInt, envList, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
 
@@ -36,6 +36,11 @@ export const DownloadEnvSchema = z.object({
   DOWNLOAD_TIMEOUT_MS: envInt(30_000, 1),
   /** Longest silence while the body streams, ms. */
   DOWNLOAD_IDLE_TIMEOUT_MS: envInt(30_000, 1),
+  /**
+   * Longest whole transfer of one media file, ms (default 30 min: 2 GiB at ~1.2 MB/s). The
+   * idle timeout alone never cuts a source that trickles a byte just inside it.
+   */
+  DOWNLOAD_MAX_DURATION_MS: envInt(1_800_000, 1),
   DOWNLOAD_MAX_REDIRECTS: envInt(3, 0, 20),
   /** Host allow-list (exact names or `*.example.com`); empty: any public host. */
   DOWNLOAD_ALLOWED_HOSTS: envList,
@@ -65,7 +70,8 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
     EVENTS_MAXLEN: envInt(100_000, 1),
     /** ms running jobs get to finish on SIGTERM. */
     SHUTDOWN_GRACE_MS: envInt(25_000, 0, 600_000),
-  });
+  })
+  .superRefine(refineCommonEnv);
 
 export type WorkerConfig = Readonly<z.infer<typeof WorkerEnvSchema>>;
 

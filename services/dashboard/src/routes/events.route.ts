@@ -1,6 +1,6 @@
 import { parseStreamEntry, type RelayEvent } from '@runway-relay/contracts';
+import type { RedisClient } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { parseInput } from '../errors.js';
 
@@ -14,7 +14,7 @@ const EventsQuerySchema = z.object({
 });
 
 export interface EventsRouteOptions {
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
 }
 

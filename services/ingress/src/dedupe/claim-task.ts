@@ -1,5 +1,5 @@
 import { type Callback, jobIdFor, type RelayKeys } from '@runway-relay/contracts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@runway-relay/runtime';
 
 /**
  * The dedupe decision and the task record, in one atomic script (DESIGN §4).
@@ -52,7 +52,7 @@ interface ClaimCommand {
 }
 
 /** Registers the script on a connection (ioredis sends EVALSHA and falls back to EVAL). */
-export function defineClaimCommand(redis: Redis): void {
+export function defineClaimCommand(redis: RedisClient): void {
   redis.defineCommand('relayClaimTask', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
 }
 
@@ -64,7 +64,7 @@ export interface ClaimInput {
 }
 
 /** Runs the claim script for one callback. */
-export async function claimTask(redis: Redis, keys: RelayKeys, input: ClaimInput): Promise<ClaimDecision> {
+export async function claimTask(redis: RedisClient, keys: RelayKeys, input: ClaimInput): Promise<ClaimDecision> {
   const { callback } = input;
   const jobId = jobIdFor(callback.task_id, callback.outcome);
   const command = redis as unknown as ClaimCommand;

@@ -6,21 +6,23 @@ import {
   RawCallbackSchema,
   type RelayKeys,
 } from '@runway-relay/contracts';
+import type { RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { type AuthPolicy, authenticate } from '../auth/authenticate.js';
 import { claimTask } from '../dedupe/claim-task.js';
 import { enqueueCallback } from '../enqueue.js';
-import { invalidCallback, redisUnavailable, unauthorized } from '../errors.js';
+import { invalidCallback, notReplicated, redisUnavailable, unauthorized } from '../errors.js';
 import { extraFields } from '../extra-fields.js';
 import type { IngressMetrics } from '../metrics.js';
 import { quarantineBody } from '../quarantine.js';
 
 export interface CallbackRouteDeps {
   config: IngressConfig;
-  redis: Redis;
+  redis: RedisClient;
   queue: Queue;
+  /** Set when REDIS_WAIT_REPLICAS > 0: every 200 waits for that many replicas. */
+  replicaWait?: ReplicaWait;
   keys: RelayKeys;
   metrics: IngressMetrics;
   authPolicy: AuthPolicy;
@@ -43,6 +45,18 @@ async function durably<T>(request: FastifyRequest, step: string, work: () => Pro
     request.log.warn({ err: error, step }, 'redis unavailable');
     throw redisUnavailable(RETRY_AFTER_S);
   }
+}
+
+/** `REDIS_WAIT_REPLICAS`: throws a 503 unless enough replicas acknowledged the request's writes. */
+async function confirmReplicated(request: FastifyRequest, metrics: IngressMetrics, session: WriteSession) {
+  const ack = await durably(request, 'wait', () => session.confirm());
+  if (ack.ok) return;
+  metrics.replicaWaitFailures.inc({ reason: ack.reason });
+  request.log.warn(
+    { task_id: request.taskId, reason: ack.reason, replicas: ack.replicas },
+    'callback not replicated in time',
+  );
+  throw notReplicated(RETRY_AFTER_S);
 }
 
 function handler(deps: CallbackRouteDeps) {
@@ -88,6 +102,7 @@ function handler(deps: CallbackRouteDeps) {
     const log = request.log.child({ task_id: callback.task_id });
     request.taskId = callback.task_id;
     const extra = extraFields(body);
+    const session = deps.replicaWait?.begin();
     const decision = await durably(request, 'claim', () =>
       claimTask(deps.redis, deps.keys, { callback, extra, nowMs, ttlSeconds }),
     );
@@ -111,6 +126,9 @@ function handler(deps: CallbackRouteDeps) {
         ),
       );
     }
+    // Every 200 stops the provider's retries, so each one waits for the replicas, duplicates
+    // included: the claim always writes, and its acknowledgement covers the original job too.
+    if (session) await confirmReplicated(request, deps.metrics, session);
     if (decision === 'new') {
       deps.metrics.received.inc({ outcome: callback.outcome });
       log.info({ outcome: callback.outcome, code: callback.code, auth: auth.methods }, 'callback accepted');

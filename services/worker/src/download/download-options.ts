@@ -11,6 +11,8 @@ export interface DownloadOptions {
   headersTimeoutMs: number;
   /** Longest silence while the body streams, ms. */
   idleTimeoutMs: number;
+  /** Longest whole transfer (open, every byte, upload), ms; enforced by the caller's signal. */
+  maxDurationMs?: number;
   /** Redirects followed before giving up with `blocked_url`; 0 follows none. */
   maxRedirects: number;
   /** Exact host names or `*.example.com` patterns, checked on every hop; empty: any host. */
@@ -38,6 +40,7 @@ export function downloadOptionsFromConfig(config: DownloadConfig, dispatcher?: D
     headersTimeoutMs: config.DOWNLOAD_TIMEOUT_MS,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
     maxRedirects: config.DOWNLOAD_MAX_REDIRECTS,
+    maxDurationMs: config.DOWNLOAD_MAX_DURATION_MS,
     allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS,
     allowPrivate: config.DOWNLOAD_ALLOW_PRIVATE,
     allowHttp: config.DOWNLOAD_ALLOW_HTTP,

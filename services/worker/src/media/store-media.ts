@@ -28,8 +28,23 @@ export interface StoredMedia {
  * object's metadata (it is only known at the end of the stream).
  */
 export async function storeMedia(input: StoreMediaInput): Promise<StoredMedia> {
+  const maxMs = input.download.maxDurationMs;
+  const deadline = maxMs === undefined ? undefined : AbortSignal.timeout(maxMs);
+  const signal = deadline && input.signal ? AbortSignal.any([deadline, input.signal]) : (deadline ?? input.signal);
+  try {
+    return await transfer(input, signal);
+  } catch (error) {
+    // A source too slow overall (a trickle inside the idle timeout) ends as a timeout.
+    if (deadline?.aborted && error === deadline.reason) {
+      throw new DownloadError('timeout', `transfer took longer than ${maxMs} ms`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+async function transfer(input: StoreMediaInput, signal: AbortSignal | undefined): Promise<StoredMedia> {
   const started = performance.now();
-  const opened = await openDownload(input.url, input.kind, input.download, input.signal);
+  const opened = await openDownload(input.url, input.kind, input.download, signal);
   const key = objectKey(input.prefix, input.taskId, input.kind, opened.ext);
   const metadata = {
     taskId: input.taskId,
@@ -55,6 +70,7 @@ export async function storeMedia(input: StoreMediaInput): Promise<StoredMedia> {
     await Promise.race([upload, sourceFailed]);
   } catch (error) {
     opened.body.destroy();
+    if (signal?.aborted && (sourceError === signal.reason || error === signal.reason)) throw signal.reason;
     if (sourceError !== undefined) throw toDownloadError(sourceError);
     throw error;
   }
