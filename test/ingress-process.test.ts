@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { freePort, type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerHeaders, successBody, TEST_HMAC_KEY, uniquePrefix } from './helpers/ingress.js';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
+import { startService } from './helpers/processes.js';
 
 let redisServer: RedisServerHarness;
 beforeAll(async () => {
@@ -17,21 +14,7 @@ afterAll(async () => {
   await redisServer.dispose();
 });
 
-function startIngress(env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'services/ingress/src/main.ts'], {
-    cwd: root,
-    env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  return { child, output: () => output };
-}
+const startIngress = (env: Record<string, string>) => startService('ingress', env);
 
 describe('the ingress process', () => {
   it('refuses to start on a bad variable, naming it', async () => {

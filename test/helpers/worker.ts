@@ -1,24 +1,14 @@
-import {
-  loadWorkerConfig,
-  parseStreamEntry,
-  type RelayEvent,
-  relayKeys,
-  type WorkerConfig,
-} from '@runway-relay/contracts';
+import { loadWorkerConfig, parseStreamEntry, type RelayEvent, type WorkerConfig } from '@runway-relay/contracts';
 import { closeQuietly, createLogger, createRedis } from '@runway-relay/runtime';
 import {
-  createCallbackWorker,
-  createFailedListener,
+  buildWorker,
   createMinioClient,
   createObjectStore,
-  createProcessor,
   createSafeAgent,
-  createTaskStore,
   createWorkerMetrics,
-  downloadOptionsFromConfig,
   isForbiddenAddress,
   type ObjectStore,
-  type ProcessorDeps,
+  safeAgentOptionsFromConfig,
   type WorkerMetrics,
 } from '@runway-relay/worker';
 import type { Worker } from 'bullmq';
@@ -80,33 +70,17 @@ export async function startTestWorker(
   const store = createObjectStore(client, config);
   await store.ensureBucket();
   const agent = createSafeAgent({
-    connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
-    headersTimeoutMs: config.DOWNLOAD_TIMEOUT_MS,
-    idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
+    ...safeAgentOptionsFromConfig(config),
     // The simulator listens on 127.0.0.1: with `loopbackIsPublic` that address counts as public
     // while every other private address (169.254.169.254, 10/8, …) stays refused at connect time.
-    allowPrivate: options.loopbackIsPublic ? false : config.DOWNLOAD_ALLOW_PRIVATE,
-    ...(options.loopbackIsPublic ? { isForbidden: (ip: string) => ip !== '127.0.0.1' && isForbiddenAddress(ip) } : {}),
+    ...(options.loopbackIsPublic
+      ? { allowPrivate: false, isForbidden: (ip: string) => ip !== '127.0.0.1' && isForbiddenAddress(ip) }
+      : {}),
   });
+
   const metrics = createWorkerMetrics();
-  const deps: ProcessorDeps = {
-    logger,
-    tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
-    store,
-    objectPrefix: config.S3_PREFIX,
-    download: downloadOptionsFromConfig(config, agent),
-    redis,
-    events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
-    metrics,
-  };
-  const processor = createProcessor(deps);
-  const worker = createCallbackWorker({
-    config,
-    connection: redis,
-    processor,
-    onFailed: createFailedListener(deps),
-    logger,
-  });
+  const worker = buildWorker({ config, logger, redis, store, agent, metrics });
+
   return {
     worker,
     config,

@@ -1,3 +1,4 @@
+export * from './build-worker.js';
 export * from './download/index.js';
 export * from './metrics.js';
 export * from './process-job.js';

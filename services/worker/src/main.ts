@@ -1,13 +1,11 @@
-import { ConfigError, loadWorkerConfig, relayKeys } from '@runway-relay/contracts';
+import { ConfigError, loadWorkerConfig } from '@runway-relay/contracts';
 import { closeQuietly, createLogger, createRedis, onShutdown } from '@runway-relay/runtime';
 import { Queue } from 'bullmq';
-import { createSafeAgent, downloadOptionsFromConfig } from './download/index.js';
+import { buildWorker } from './build-worker.js';
+import { createSafeAgent, safeAgentOptionsFromConfig } from './download/index.js';
 import { createWorkerMetrics } from './metrics.js';
 import { buildOpsServer } from './ops-server.js';
-import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
 import { createMinioClient, createObjectStore } from './storage/object-store.js';
-import { createTaskStore } from './task-store.js';
-import { createCallbackWorker } from './worker.js';
 
 let config: ReturnType<typeof loadWorkerConfig>;
 try {
@@ -32,24 +30,8 @@ const redis = createRedis({
 });
 const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
 const store = createObjectStore(createMinioClient(config), config);
-const agent = createSafeAgent({
-  connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
-  headersTimeoutMs: config.DOWNLOAD_TIMEOUT_MS,
-  idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
-  allowPrivate: config.DOWNLOAD_ALLOW_PRIVATE,
-});
+const agent = createSafeAgent(safeAgentOptionsFromConfig(config));
 const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'));
-const deps: ProcessorDeps = {
-  logger,
-  tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
-  store,
-  objectPrefix: config.S3_PREFIX,
-  download: downloadOptionsFromConfig(config, agent),
-  redis,
-  events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
-  metrics,
-};
-const processor = createProcessor(deps);
 
 // The bucket must exist before the first job; keep trying while the store is starting.
 for (let attempt = 1; ; attempt++) {
@@ -63,13 +45,7 @@ for (let attempt = 1; ; attempt++) {
   }
 }
 
-const worker = createCallbackWorker({
-  config,
-  connection: redis,
-  processor,
-  onFailed: createFailedListener(deps),
-  logger,
-});
+const worker = buildWorker({ config, logger, redis, store, agent, metrics });
 const ops = buildOpsServer(metrics.registry, { redis: () => redis.ping(), storage: () => store.ping() });
 
 onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS + 2000 }, async () => {

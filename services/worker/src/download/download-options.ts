@@ -47,3 +47,13 @@ export function downloadOptionsFromConfig(config: DownloadConfig, dispatcher?: D
     ...(dispatcher === undefined ? {} : { dispatcher }),
   };
 }
+
+/** Maps the DOWNLOAD_* configuration to the download agent's options (see `createSafeAgent`). */
+export function safeAgentOptionsFromConfig(config: DownloadConfig) {
+  return {
+    connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: config.DOWNLOAD_TIMEOUT_MS,
+    idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
+    allowPrivate: config.DOWNLOAD_ALLOW_PRIVATE,
+  };
+}

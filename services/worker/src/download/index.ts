@@ -8,7 +8,7 @@ export {
   parseRetryAfter,
   toDownloadError,
 } from './download-error.js';
-export { type DownloadOptions, downloadOptionsFromConfig } from './download-options.js';
+export { type DownloadOptions, downloadOptionsFromConfig, safeAgentOptionsFromConfig } from './download-options.js';
 export { expectKind, isAcceptableContentType, type SniffedMedia, sniffMedia } from './media-sniff.js';
 export type { DownloadResult } from './metered-body.js';
 export { redactUrl } from './redact-url.js';

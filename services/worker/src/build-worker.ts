@@ -1,0 +1,46 @@
+import { relayKeys, type WorkerConfig } from '@runway-relay/contracts';
+import type { Logger, RedisClient } from '@runway-relay/runtime';
+import type { Worker } from 'bullmq';
+import type { Dispatcher } from 'undici';
+import { downloadOptionsFromConfig } from './download/index.js';
+import type { WorkerMetrics } from './metrics.js';
+import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
+import type { ObjectStore } from './storage/object-store.js';
+import { createTaskStore } from './task-store.js';
+import { createCallbackWorker } from './worker.js';
+
+export interface BuildWorkerOptions {
+  config: WorkerConfig;
+  logger: Logger;
+  /** A `worker`-role connection. */
+  redis: RedisClient;
+  store: ObjectStore;
+  /** The download agent (see `createSafeAgent`). */
+  agent: Dispatcher;
+  metrics: WorkerMetrics;
+}
+
+/**
+ * Wires the processor, its failure listener and the BullMQ worker from config and the
+ * process's connections. main.ts and the tests share it, so tests run the real wiring.
+ */
+export function buildWorker(options: BuildWorkerOptions): Worker {
+  const { config, logger, redis } = options;
+  const deps: ProcessorDeps = {
+    logger,
+    tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
+    store: options.store,
+    objectPrefix: config.S3_PREFIX,
+    download: downloadOptionsFromConfig(config, options.agent),
+    redis,
+    events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
+    metrics: options.metrics,
+  };
+  return createCallbackWorker({
+    config,
+    connection: redis,
+    processor: createProcessor(deps),
+    onFailed: createFailedListener(deps),
+    logger,
+  });
+}
