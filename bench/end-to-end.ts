@@ -106,6 +106,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     ],
     notes: [
       'Each worker process runs WORKER_CONCURRENCY=8 jobs at once. Redis, the S3 server (s3rver, which hashes and writes every object to disk), the media simulator, the ingress and the workers all share the same 2 cores; the CPU columns (CPU seconds per wall second of each process, 100% = one core) show where they went.',
+      'Reading of the 2026-11-25 run: with ONE worker process the S3 server (~60-70% of a core), the workers (~70%), the media generator (~20%), Redis and the ingress already fill the 2 cores, so more worker processes cannot go faster on this machine; the relay scales out where the store and the sources are elsewhere.',
     ],
     failures,
   };

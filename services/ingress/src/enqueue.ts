@@ -5,11 +5,16 @@ import type { Queue } from 'bullmq';
 export const CALLBACK_JOB_NAME = 'callback';
 
 /**
- * Adds the job under its deterministic id. Validated before it is written, so the worker
- * never sees a job the contract does not describe. Adding an id that exists is a no-op.
+ * Validates job data against the contract, so the worker never sees a job the contract does
+ * not describe. Kept apart from {@link enqueueCallback} so a contract violation is a bug (500),
+ * never mistaken for Redis being away (503).
  */
-export async function enqueueCallback(queue: Queue, job: CallbackJob, options: CallbackJobOptions): Promise<void> {
-  const data = CallbackJobSchema.parse(job);
+export function validCallbackJob(job: CallbackJob): CallbackJob {
+  return CallbackJobSchema.parse(job);
+}
+
+/** Adds a validated job under its deterministic id; adding an id that exists is a no-op. */
+export async function enqueueCallback(queue: Queue, data: CallbackJob, options: CallbackJobOptions): Promise<void> {
   await queue.add(CALLBACK_JOB_NAME, data, {
     ...options,
     jobId: jobIdFor(data.callback.task_id, data.callback.outcome),

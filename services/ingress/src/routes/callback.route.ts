@@ -11,7 +11,7 @@ import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthPolicy, authenticate } from '../auth/authenticate.js';
 import { claimTask } from '../dedupe/claim-task.js';
-import { enqueueCallback } from '../enqueue.js';
+import { enqueueCallback, validCallbackJob } from '../enqueue.js';
 import { invalidCallback, notReplicated, redisUnavailable, unauthorized } from '../errors.js';
 import { extraFields } from '../extra-fields.js';
 import type { IngressMetrics } from '../metrics.js';
@@ -107,24 +107,19 @@ function handler(deps: CallbackRouteDeps) {
       claimTask(deps.redis, deps.keys, { callback, extra, nowMs, ttlSeconds }),
     );
     if (decision !== 'duplicate') {
-      await durably(request, 'enqueue', () =>
-        enqueueCallback(
-          deps.queue,
-          {
-            v: 1,
-            callback,
-            receipt: {
-              received_at: new Date(nowMs).toISOString(),
-              request_id: request.id,
-              source_ip: request.clientIp,
-              auth: auth.methods,
-              path: request.routeOptions.url ?? '',
-            },
-            extra,
-          },
-          jobOptions,
-        ),
-      );
+      const job = validCallbackJob({
+        v: 1,
+        callback,
+        receipt: {
+          received_at: new Date(nowMs).toISOString(),
+          request_id: request.id,
+          source_ip: request.clientIp,
+          auth: auth.methods,
+          path: request.routeOptions.url ?? '',
+        },
+        extra,
+      });
+      await durably(request, 'enqueue', () => enqueueCallback(deps.queue, job, jobOptions));
     }
     // Every 200 stops the provider's retries, so each one waits for the replicas, duplicates
     // included: the claim always writes, and its acknowledgement covers the original job too.
