@@ -11,7 +11,7 @@ import { processCpuSeconds } from './lib/cpu-usage.js';
 import { waitForStreamLength } from './lib/event-count.js';
 import { startIngressProcess } from './lib/ingress-process.js';
 import { mediaUrl, startBenchServers } from './lib/servers.js';
-import { CALLBACK_PATH, signedHeaders } from './lib/signed-callbacks.js';
+import { CALLBACK_PATH, signedHeaders, successBody } from './lib/signed-callbacks.js';
 import { startWorkerProcesses } from './lib/worker-processes.js';
 
 const TASKS = Number(process.env.BENCH_E2E_TASKS ?? 1000);
@@ -19,19 +19,6 @@ const VIDEO_BYTES = 2 * 1024 * 1024;
 const COVER_BYTES = 100 * 1024;
 const WORKER_COUNTS = [1, 2, 4];
 const SEND_CONCURRENCY = 50;
-
-function callback(origin: string, taskId: string): string {
-  return JSON.stringify({
-    code: 200,
-    msg: 'All generated successfully.',
-    data: {
-      task_id: taskId,
-      video_id: `v-${taskId}`,
-      video_url: mediaUrl(origin, taskId, 'video', VIDEO_BYTES),
-      image_url: mediaUrl(origin, taskId, 'cover', COVER_BYTES),
-    },
-  });
-}
 
 async function sendAll(url: string, origin: string, tag: string): Promise<number> {
   let next = 0;
@@ -42,7 +29,10 @@ async function sendAll(url: string, origin: string, tag: string): Promise<number
       const res = await fetch(`${url}${CALLBACK_PATH}`, {
         method: 'POST',
         headers: signedHeaders(taskId),
-        body: callback(origin, taskId),
+        body: successBody(taskId, {
+          video: mediaUrl(origin, taskId, 'video', VIDEO_BYTES),
+          image: mediaUrl(origin, taskId, 'cover', COVER_BYTES),
+        }),
       });
       await res.arrayBuffer();
       if (res.status === 200) acked++;

@@ -12,7 +12,7 @@ import { waitForStreamLength } from './lib/event-count.js';
 import { startIngressProcess } from './lib/ingress-process.js';
 import { sampleRss } from './lib/rss.js';
 import { mediaUrl, startBenchServers } from './lib/servers.js';
-import { CALLBACK_PATH, signedHeaders } from './lib/signed-callbacks.js';
+import { CALLBACK_PATH, signedHeaders, successBody } from './lib/signed-callbacks.js';
 import { startWorkerProcesses } from './lib/worker-processes.js';
 
 const SIZE = Number(process.env.BENCH_STREAM_BYTES ?? 1024 ** 3);
@@ -64,16 +64,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     const res = await fetch(`${ingress.url}${CALLBACK_PATH}`, {
       method: 'POST',
       headers: signedHeaders(taskId),
-      body: JSON.stringify({
-        code: 200,
-        msg: 'ok',
-        data: {
-          task_id: taskId,
-          video_id: 'v',
-          video_url: mediaUrl(media.origin, taskId, 'video', SIZE),
-          image_url: '',
-        },
-      }),
+      body: successBody(taskId, { video: mediaUrl(media.origin, taskId, 'video', SIZE), image: '' }),
     });
     if (res.status !== 200) throw new Error(`ingress answered ${res.status}`);
     const events = await waitForStreamLength(redisServer.url, `${ingress.prefix}:events`, round, 600_000);

@@ -6,16 +6,16 @@ export const BENCH_HMAC_KEY = 'bench-key-0123456789abcdef0123';
 /** Where the load goes, on the ingress and on the baseline alike. */
 export const CALLBACK_PATH = '/callbacks/runway';
 
-/** A success callback as in DESIGN §2 (about 300 bytes). */
-export function successBody(taskId: string): string {
+/** A success callback as in DESIGN §2 (about 300 bytes); `media` points it at real files. */
+export function successBody(taskId: string, media?: { video: string; image: string }): string {
   return JSON.stringify({
     code: 200,
     msg: 'All generated successfully.',
     data: {
       task_id: taskId,
       video_id: `v-${taskId}`,
-      video_url: `https://file.example.com/k/${taskId}.mp4`,
-      image_url: `https://file.example.com/m/${taskId}.png`,
+      video_url: media?.video ?? `https://file.example.com/k/${taskId}.mp4`,
+      image_url: media?.image ?? `https://file.example.com/m/${taskId}.png`,
     },
   });
 }

@@ -9,6 +9,7 @@ import {
   type MediaStoredEvent,
   outcomeEventId,
   publishEvent,
+  type RelayEventType,
   type StoredObject,
 } from '@runway-relay/contracts';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
@@ -53,16 +54,25 @@ const MEDIA: ReadonlyArray<[MediaKind, (callback: Callback) => string | null]> =
   ['cover', (c) => c.image_url],
 ];
 
+/** The fields every outcome event of a job shares; its id is deterministic per job and type. */
+function eventHeader<T extends RelayEventType>(ctx: Context, type: T) {
+  const { callback } = ctx.data;
+  return {
+    v: 1 as const,
+    id: outcomeEventId(ctx.job.id ?? '', type),
+    type,
+    task_id: callback.task_id,
+    at: new Date().toISOString(),
+    video_id: callback.video_id,
+    attempts: ctx.attempt,
+  };
+}
+
 async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<void> {
   const { callback } = ctx.data;
   const { retryable, action } = failureClass(failure.category);
   await publishEvent(ctx.deps.redis, ctx.deps.events, {
-    v: 1,
-    id: outcomeEventId(ctx.job.id ?? '', 'task.failed'),
-    type: 'task.failed',
-    task_id: callback.task_id,
-    at: new Date().toISOString(),
-    video_id: callback.video_id,
+    ...eventHeader(ctx, 'task.failed'),
     source: failure.source,
     category: failure.category,
     retryable,
@@ -70,7 +80,6 @@ async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<voi
     provider_code: callback.code,
     provider_message: callback.msg === '' ? null : callback.msg,
     detail: failure.source === 'provider' ? null : failure.detail,
-    attempts: ctx.attempt,
   });
   // The event is written before the task is marked final: a crash in between re-runs the job,
   // which writes the event again under the same id (at-least-once) instead of losing it.
@@ -153,15 +162,9 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
     }
   }
   await publishEvent(deps.redis, deps.events, {
-    v: 1,
-    id: outcomeEventId(ctx.job.id ?? '', 'media.stored'),
-    type: 'media.stored',
-    task_id: callback.task_id,
-    at: new Date().toISOString(),
-    video_id: callback.video_id,
+    ...eventHeader(ctx, 'media.stored'),
     objects,
     timings: { total_ms: Math.max(0, Date.now() - Date.parse(ctx.data.receipt.received_at)), transfer_ms: transferMs },
-    attempts: ctx.attempt,
     missing,
   });
   // Marked stored only after the event is written (see emitFailed): a duplicate job that

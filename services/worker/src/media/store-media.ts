@@ -13,7 +13,6 @@ export interface StoreMediaInput {
   store: ObjectStore;
   download: DownloadOptions;
   signal?: AbortSignal;
-  now?: () => Date;
 }
 
 export interface StoredMedia {
@@ -51,7 +50,7 @@ async function transfer(input: StoreMediaInput, signal: AbortSignal | undefined)
     videoId: input.videoId,
     contentType: opened.contentType,
     sourceHost: new URL(input.url).host,
-    storedAt: (input.now?.() ?? new Date()).toISOString(),
+    storedAt: new Date().toISOString(),
   };
   // A failure of the source while uploading must end the upload with the real cause. The
   // minio client does not reject when its source stream errors on the unknown-size path (it
