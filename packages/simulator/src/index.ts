@@ -1,6 +1,7 @@
 export * from './behavior.js';
 export * from './callbacks.js';
 export * from './media.js';
+export * from './media-layout.js';
 export * from './media-responder.js';
 export * from './media-server.js';
 export * from './provider-api.js';

@@ -3,7 +3,8 @@ import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, errors, interceptors, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generatedSha256, tinyPng } from './media.js';
+import { generatedSha256 } from './media.js';
+import { tinyPng } from './media-layout.js';
 import { HUGE_DECLARED_BYTES } from './media-responder.js';
 import { type MediaServer, startMediaServer } from './media-server.js';
 

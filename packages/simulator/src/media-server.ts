@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { type Behavior, formatBehavior, parseBehavior } from './behavior.js';
-import { MEDIA_FILES, type MediaKind, tinyPng } from './media.js';
+import { MEDIA_FILES, type MediaKind } from './media.js';
+import { tinyPng } from './media-layout.js';
 import { type PathStats, respondWith, sendText } from './media-responder.js';
 import { createTaskStore, handleRecordDetail, type TaskStore } from './provider-api.js';
 

@@ -1,7 +1,8 @@
 import { createCipheriv, createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { crc32, deflateSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
+import { coverLayout, type LayoutPart, videoLayout } from './media-layout.js';
 
 /** The two media files of a generated task: the video and its cover image. */
 export type MediaKind = 'video' | 'cover';
@@ -12,79 +13,18 @@ export const MEDIA_FILES: Readonly<Record<MediaKind, { file: string; contentType
   cover: { file: 'cover.png', contentType: 'image/png' },
 };
 
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-
-function pngChunk(type: string, data: Buffer): Buffer {
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(data.length);
-  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32(typeAndData) >>> 0);
-  return Buffer.concat([length, typeAndData, crc]);
-}
-
-/** Builds a valid 1x1 RGBA PNG of one colour (signature, IHDR, IDAT, IEND with correct CRCs). */
-export function tinyPng(rgba: readonly [number, number, number, number] = [255, 136, 0, 255]): Buffer {
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(1, 0); // width
-  ihdr.writeUInt32BE(1, 4); // height
-  ihdr.writeUInt8(8, 8); // bit depth
-  ihdr.writeUInt8(6, 9); // colour type: RGBA
-  // compression, filter and interlace methods stay 0
-  const scanline = Buffer.from([0, ...rgba]); // filter type 0, then one pixel
-  return Buffer.concat([
-    PNG_SIGNATURE,
-    pngChunk('IHDR', ihdr),
-    pngChunk('IDAT', deflateSync(scanline)),
-    pngChunk('IEND', Buffer.alloc(0)),
-  ]);
-}
-
-function box(type: string, payload: Buffer): Buffer {
-  const size = Buffer.alloc(4);
-  size.writeUInt32BE(8 + payload.length);
-  return Buffer.concat([size, Buffer.from(type, 'latin1'), payload]);
-}
-
-/** The `ftyp` box every MP4 starts with: major brand `isom`, compatible isom/iso2/avc1/mp41. */
-function ftypBox(): Buffer {
-  const minorVersion = Buffer.alloc(4);
-  minorVersion.writeUInt32BE(0x200);
-  return box('ftyp', Buffer.concat([Buffer.from('isom', 'latin1'), minorVersion, Buffer.from('isomiso2avc1mp41')]));
-}
-
-/** A tiny MP4 (ftyp + free + empty mdat): enough for magic-number sniffing (bytes 4..8 = `ftyp`). */
-export function tinyMp4(): Buffer {
-  return Buffer.concat([ftypBox(), box('free', Buffer.alloc(0)), box('mdat', Buffer.alloc(0))]);
-}
-
-/**
- * The bytes a generated body of `size` bytes starts with. For a video: `ftyp` then an `mdat` box
- * header spanning the rest of the body (64-bit size when needed), so the file stays well formed.
- */
-export function mediaHeader(kind: MediaKind, size: number): Buffer {
-  if (kind === 'cover') return tinyPng();
-  const ftyp = ftypBox();
-  const rest = size - ftyp.length;
-  if (rest <= 0xffffffff) {
-    const mdat = Buffer.alloc(8);
-    mdat.writeUInt32BE(Math.max(rest, 8));
-    mdat.write('mdat', 4, 'latin1');
-    return Buffer.concat([ftyp, mdat]);
-  }
-  const mdat = Buffer.alloc(16);
-  mdat.writeUInt32BE(1); // size 1: the real size follows as a 64-bit integer
-  mdat.write('mdat', 4, 'latin1');
-  mdat.writeBigUInt64BE(BigInt(rest), 8);
-  return Buffer.concat([ftyp, mdat]);
-}
-
 /** Chunk size of generated bodies (64 KiB: Node's stream default high-water mark for files). */
 export const GENERATED_CHUNK = 64 * 1024;
 
+/** The layout of a generated body of `kind`: a valid MP4 or PNG of exactly `size` bytes. */
+export function mediaLayout(kind: MediaKind, size: number): Generator<LayoutPart> {
+  return kind === 'video' ? videoLayout(size) : coverLayout(size);
+}
+
 /**
- * Yields the deterministic bytes of a generated body: the header of `kind`, then an AES-CTR
- * keystream keyed by `seed` (native speed, so 1 GiB bodies cost little CPU). Nothing is buffered
+ * Yields the deterministic bytes of a generated body: an AES-CTR keystream keyed by `seed`
+ * (native speed, so 1 GiB bodies cost little CPU) with the layout of `kind` written over it, so
+ * the body is a structurally valid file that ends where its format says. Nothing is buffered
  * beyond one chunk. The same (kind, size, seed) always yields the same bytes.
  */
 export function* generatedChunks(
@@ -95,16 +35,64 @@ export function* generatedChunks(
 ): Generator<Buffer> {
   const key = createHash('sha256').update(`${kind}:${seed}`).digest();
   const cipher = createCipheriv('aes-256-ctr', key, Buffer.alloc(16));
-  const header = mediaHeader(kind, size);
+  const overlay = layoutWriter(mediaLayout(kind, size));
   const zeros = Buffer.alloc(chunkSize);
   let offset = 0;
   while (offset < size) {
     const length = Math.min(chunkSize, size - offset);
     const chunk = cipher.update(length === chunkSize ? zeros : zeros.subarray(0, length));
-    if (offset < header.length) header.copy(chunk, 0, offset, Math.min(header.length, offset + length));
+    overlay(chunk);
     offset += length;
     yield chunk;
   }
+}
+
+/**
+ * Returns a function that writes the next stretch of `parts` over each chunk it is given, in
+ * order (parts may straddle chunks). Lazy, so a layout of a 10 GiB body costs nothing up front.
+ */
+function layoutWriter(parts: Iterator<LayoutPart>): (chunk: Buffer) => void {
+  let current: LayoutPart | undefined;
+  let used = 0;
+  let crc = 0;
+  let crcOn = false;
+  /** The part to write next, markers applied; undefined once the layout is exhausted. */
+  const next = (): LayoutPart | undefined => {
+    for (;;) {
+      if (current !== undefined && used < partLength(current)) return current;
+      const step = parts.next();
+      if (step.done === true) return undefined;
+      current = step.value;
+      used = 0;
+      if (current.kind === 'crc-start') {
+        crc = 0;
+        crcOn = true;
+      } else if (current.kind === 'crc-end') {
+        const bytes = Buffer.alloc(4);
+        bytes.writeUInt32BE(crc >>> 0);
+        crcOn = false;
+        current = { kind: 'bytes', bytes };
+      }
+    }
+  };
+  return (chunk) => {
+    let at = 0;
+    while (at < chunk.length) {
+      const part = next();
+      // Past the layout (only for sizes too small to be valid): the rest stays keystream.
+      if (part === undefined) return;
+      const n = Math.min(partLength(part) - used, chunk.length - at);
+      if (part.kind === 'bytes') part.bytes.copy(chunk, at, used, used + n);
+      if (crcOn) crc = crc32(chunk.subarray(at, at + n), crc);
+      used += n;
+      at += n;
+    }
+  };
+}
+
+function partLength(part: LayoutPart): number {
+  if (part.kind === 'bytes') return part.bytes.length;
+  return part.kind === 'filler' ? part.length : 0;
 }
 
 /** A readable stream of {@link generatedChunks} (backpressure-aware, never buffers the body). */

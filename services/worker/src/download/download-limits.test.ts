@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openDownload } from './download.js';
 import { DownloadError } from './download-error.js';
-import { deferred, drain, failure, MiB, mp4Bytes, streamBytes, useDownloadFixture } from './test-server.js';
+import { deferred, drain, failure, MiB, mp4Bytes, mp4Head, streamBytes, useDownloadFixture } from './test-server.js';
 
 const ctx = useDownloadFixture();
 
@@ -12,7 +12,7 @@ describe('openDownload: size limits', () => {
     const written = deferred<number>();
     ctx.server.route('/big.mp4', async (_req, res) => {
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': total });
-      written.resolve(await streamBytes(res, total, mp4Bytes(1024)));
+      written.resolve(await streamBytes(res, total, mp4Head(total)));
     });
 
     const error = await failure(
@@ -27,7 +27,7 @@ describe('openDownload: size limits', () => {
     const written = deferred<number>();
     ctx.server.route('/big.mp4', async (_req, res) => {
       res.writeHead(200, { 'content-type': 'video/mp4' });
-      written.resolve(await streamBytes(res, total, mp4Bytes(1024)));
+      written.resolve(await streamBytes(res, total, mp4Head(total)));
     });
 
     const opened = await openDownload(`${ctx.server.origin}/big.mp4`, 'video', { ...ctx.options, maxBytes: MiB });
@@ -59,7 +59,7 @@ describe('openDownload: size limits', () => {
     const size = 256 * MiB;
     ctx.server.route('/huge.mp4', async (_req, res) => {
       res.writeHead(200, { 'content-type': 'video/mp4', 'content-length': size });
-      await streamBytes(res, size, mp4Bytes(1024));
+      await streamBytes(res, size, mp4Head(size));
     });
     const before = process.memoryUsage();
     const opened = await openDownload(`${ctx.server.origin}/huge.mp4`, 'video', { ...ctx.options, maxBytes: size });

@@ -158,3 +158,23 @@ describe('openDownload: content type', () => {
     expect(error.category).toBe('content_type_mismatch');
   });
 });
+
+describe('openDownload: end of file', () => {
+  it('fails a truncated video whose Content-Length matches the truncation, as a retryable source_unavailable', async () => {
+    // A source that declares too few bytes: the client reads exactly those, so only the MP4's own
+    // box structure shows that the file is cut.
+    ctx.server.serve('/video.mp4', mp4Bytes(100_000).subarray(0, 50_000), { 'content-type': 'video/mp4' });
+    const opened = await openDownload(`${ctx.server.origin}/video.mp4`, 'video', ctx.options);
+    const error = await failure(drain(opened.body));
+    expect(error).toMatchObject({ category: 'source_unavailable', retryable: true });
+    expect(error.message).toMatch(/^body ends inside an MP4 box/);
+  });
+
+  it('fails a PNG cover cut before its IEND', async () => {
+    ctx.server.serve('/cover.png', pngBytes(5_000).subarray(0, 4_000), { 'content-type': 'image/png' });
+    const opened = await openDownload(`${ctx.server.origin}/cover.png`, 'cover', ctx.options);
+    const error = await failure(drain(opened.body));
+    expect(error).toMatchObject({ category: 'source_unavailable', retryable: true });
+    expect(error.message).toBe('body does not end with the PNG IEND chunk');
+  });
+});

@@ -3,6 +3,7 @@ import type { MediaKind } from '@runway-relay/contracts';
 import { type Agent, type Dispatcher, request } from 'undici';
 import { DownloadError, errorForStatus, toDownloadError } from './download-error.js';
 import type { DownloadOptions } from './download-options.js';
+import { createMediaEndCheck } from './media-end-check.js';
 import { expectKind, isAcceptableContentType, SNIFF_BYTES, sniffMedia } from './media-sniff.js';
 import { type DownloadResult, meterBody } from './metered-body.js';
 import { redactUrl } from './redact-url.js';
@@ -38,7 +39,9 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * Opens a streaming download of provider media (DESIGN §6): follows redirects itself so each
  * hop is checked (scheme, host allow-list, and, in the agent, the connected address), maps
  * error statuses, refuses an unacceptable Content-Type or an oversized Content-Length before
- * reading, then sniffs the first bytes. Every failure is a {@link DownloadError}, except an
+ * reading, then sniffs the first bytes; while streaming, checks the size against the limit and
+ * the declared length, and the structure of the sniffed type against where the body ends
+ * (media-end-check.ts). Every failure is a {@link DownloadError}, except an
  * abort through `signal`, which rejects with the signal's reason.
  */
 export async function openDownload(
@@ -101,6 +104,8 @@ async function open(
     declaredLength,
     prefixBytes: SNIFF_BYTES,
     mapError,
+    // Sniffed here as well as below: the check must be in place before the first byte passes.
+    endCheck: (prefix) => createMediaEndCheck(sniffMedia(prefix)),
   });
   const sniffed = sniffMedia(metered.prefix);
   if (sniffed === null || !expectKind(kind, sniffed)) {

@@ -1,8 +1,10 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DownloadError, toDownloadError } from './download-error.js';
+import { createMediaEndCheck } from './media-end-check.js';
+import { sniffMedia } from './media-sniff.js';
 import { type MeterLimits, meterBody } from './metered-body.js';
-import { drain, sha256 } from './test-server.js';
+import { drain, mp4Bytes, sha256 } from './test-server.js';
 
 const limits = (override: Partial<MeterLimits> = {}): MeterLimits => ({
   maxBytes: 1_000_000,
@@ -71,5 +73,40 @@ describe('meterBody', () => {
     metered.body.destroy();
     await expect(metered.result()).rejects.toMatchObject({ category: 'source_unavailable' });
     expect(stalled.destroyed).toBe(true);
+  });
+
+  describe('with an end check', () => {
+    const endCheck = (prefix: Buffer) => createMediaEndCheck(sniffMedia(prefix));
+    const video = mp4Bytes(100_000);
+
+    it('passes a complete file, chosen by its prefix and fed every byte', async () => {
+      const prefixes: Buffer[] = [];
+      const metered = await meterBody(
+        chunked(video, 999),
+        limits({
+          declaredLength: video.length,
+          endCheck: (prefix) => {
+            prefixes.push(prefix);
+            return endCheck(prefix);
+          },
+        }),
+      );
+      expect(await drain(metered.body)).toBe(video.length);
+      expect(await metered.result()).toEqual({ size: video.length, sha256: sha256(video) });
+      expect(prefixes).toEqual([metered.prefix]);
+    });
+
+    it('fails a body whose length matches what was declared but which ends inside the file', async () => {
+      // What a source declaring too small a Content-Length yields: exactly the declared bytes.
+      const cut = video.subarray(0, 50_000);
+      const metered = await meterBody(chunked(cut, 4_096), limits({ declaredLength: cut.length, endCheck }));
+      const expected = {
+        category: 'source_unavailable',
+        retryable: true,
+        message: "body ends inside an MP4 box (box 'mdat' at 24 declares 99976 bytes, 49976 arrived)",
+      };
+      await expect(drain(metered.body)).rejects.toMatchObject(expected);
+      await expect(metered.result()).rejects.toMatchObject(expected);
+    });
   });
 });

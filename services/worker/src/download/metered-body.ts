@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { pipeline, Readable, Transform } from 'node:stream';
 import { DownloadError } from './download-error.js';
+import type { EndVerdict, MediaEndCheck } from './end-check.js';
 
 /** What the body turned out to be once it was read to the end. */
 export interface DownloadResult {
@@ -18,6 +19,12 @@ export interface MeterLimits {
   prefixBytes: number;
   /** Turns errors of the source into the error the caller and the consumer should see. */
   mapError: (error: unknown) => unknown;
+  /**
+   * Picks the structural end check of the body from its prefix (null: none), before any byte
+   * passes; every byte is then fed to it and a body it finds incomplete fails like a short one.
+   * Default: no check.
+   */
+  endCheck?: (prefix: Buffer) => MediaEndCheck | null;
 }
 
 export interface MeteredBody {
@@ -33,7 +40,8 @@ export interface MeteredBody {
  * Reads the first bytes of `source` (a response body), then re-joins them with the rest into
  * one Node stream that hashes and counts bytes as they pass (memory stays at a few chunks
  * whatever the size), fails with `too_large` as soon as the count exceeds `maxBytes`, and
- * with a retryable `source_unavailable` when it ends at another length than declared.
+ * with a retryable `source_unavailable` when it ends at another length than declared or, with
+ * an `endCheck`, short of where its own structure says the file ends.
  * Destroying the returned body, or any failure, destroys `source`, which closes the connection.
  */
 export async function meterBody(source: Readable, limits: MeterLimits): Promise<MeteredBody> {
@@ -41,6 +49,7 @@ export async function meterBody(source: Readable, limits: MeterLimits): Promise<
   source.on('error', () => {});
   const iterator: AsyncIterator<Buffer> = source[Symbol.asyncIterator]();
   const prefix = await readPrefix(source, iterator, limits);
+  const endCheck = limits.endCheck?.(prefix) ?? null;
 
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
@@ -66,12 +75,20 @@ export async function meterBody(source: Readable, limits: MeterLimits): Promise<
         return;
       }
       hash.update(chunk);
+      endCheck?.update(chunk);
       callback(null, chunk);
     },
     flush(callback) {
       if (limits.declaredLength !== null && size !== limits.declaredLength) {
         const message = `body ended after ${size} of ${limits.declaredLength} declared bytes`;
         callback(new DownloadError('source_unavailable', message, { retryable: true }));
+        return;
+      }
+      // The length matched, or none was declared; a source that declared too few bytes passes
+      // that check with a truncated file, which only the file's own structure can reveal.
+      const verdict: EndVerdict = endCheck?.finish() ?? { ok: true };
+      if (!verdict.ok) {
+        callback(new DownloadError('source_unavailable', verdict.reason, { retryable: true }));
         return;
       }
       sha256 = hash.digest('hex');

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { crc32 } from 'node:zlib';
 import type { Agent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { DownloadError } from './download-error.js';
@@ -63,18 +64,46 @@ export async function startTestServer(): Promise<TestServer> {
   };
 }
 
-/** `size` bytes starting with a valid ISO BMFF `ftyp` box (brand isom), then a pattern. */
+/**
+ * The first 32 bytes of an MP4 of `size` bytes (at least 32, under 4 GiB): an `ftyp` box (brand
+ * isom), then the header of an `mdat` box spanning the rest, so the boxes tile the file exactly.
+ */
+export function mp4Head(size: number): Buffer {
+  const head = Buffer.from('000000186674797069736f6d0000020069736f6d6d703431000000006d646174', 'hex');
+  head.writeUInt32BE(size - 24, 24);
+  return head;
+}
+
+/** A structurally complete MP4 of `size` bytes: {@link mp4Head}, then a pattern as `mdat` payload. */
 export function mp4Bytes(size: number): Buffer {
   const bytes = patternBytes(size);
-  Buffer.from('000000186674797069736f6d0000020069736f6d', 'hex').copy(bytes);
+  mp4Head(size).copy(bytes);
   return bytes;
 }
 
-/** `size` bytes starting with the PNG signature. */
+/**
+ * A structurally complete PNG of `size` bytes (at least 57): signature, IHDR (1x1 RGBA), one
+ * IDAT holding a pattern, IEND, with correct CRCs. Only the chunk layout is real: the pattern
+ * is no zlib stream, which no download check decodes.
+ */
 export function pngBytes(size: number): Buffer {
-  const bytes = patternBytes(size);
-  Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex').copy(bytes);
-  return bytes;
+  const ihdr = Buffer.from('00000001000000010806000000', 'hex');
+  const idat = patternBytes(size - 8 - (12 + ihdr.length) - 12 - 12);
+  return Buffer.concat([
+    Buffer.from('89504e470d0a1a0a', 'hex'),
+    pngChunk('IHDR', ihdr),
+    pngChunk('IDAT', idat),
+    pngChunk('IEND', Buffer.alloc(0)),
+  ]);
+}
+
+function pngChunk(type: string, data: Buffer): Buffer {
+  const typeAndData = Buffer.concat([Buffer.from(type, 'latin1'), data]);
+  const chunk = Buffer.alloc(12 + data.length);
+  chunk.writeUInt32BE(data.length, 0);
+  typeAndData.copy(chunk, 4);
+  chunk.writeUInt32BE(crc32(typeAndData) >>> 0, 8 + data.length);
+  return chunk;
 }
 
 function patternBytes(size: number): Buffer {
@@ -88,7 +117,7 @@ export function sha256(bytes: Buffer): string {
 }
 
 /**
- * Writes `total` bytes (the `head`, then filler) in 64 KiB chunks, honouring backpressure,
+ * Writes `total` bytes (the `head`, e.g. {@link mp4Head} of `total`, then filler) in 64 KiB chunks, honouring backpressure,
  * until done or the client goes away. Resolves with the bytes handed to the socket.
  */
 export async function streamBytes(res: ServerResponse, total: number, head: Buffer): Promise<number> {
