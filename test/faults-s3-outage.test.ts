@@ -8,7 +8,8 @@ import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, st
 /**
  * The object store goes away for a few seconds in the middle of a batch. Storage errors are
  * retryable, so with a retry budget longer than the outage every job backs off and completes
- * after the store is back: no task.failed, every file stored whole.
+ * after the store is back: no task.failed, every file stored whole. The worker checks the
+ * store before each download, so the attempts made while it is down do not fetch the media.
  */
 
 const TASKS = 30;
@@ -21,7 +22,13 @@ const OUTAGE_MS = 3000;
  * Backoff 200 ms doubling (±50 % jitter): attempts 2..6 start at least 0.1, 0.3, 0.7, 1.5 and
  * 3.1 s after the first failure, and 10 attempts reach past 50 s, far beyond the outage.
  */
-const POLICY = { JOB_ATTEMPTS: '10', JOB_BACKOFF_MS: '200' };
+const POLICY = { JOB_ATTEMPTS: '10', JOB_BACKOFF_MS: '200', WORKER_CONCURRENCY: '8' };
+/**
+ * Downloads the outage may cost on top of one per video: each job slot holds at most one
+ * transfer that was under way, or started within the ~1 s the store's last "ready" is trusted,
+ * when the store went down; its upload fails and the retry fetches the file again.
+ */
+const EXTRA_DOWNLOADS = Number(POLICY.WORKER_CONCURRENCY);
 
 let backing: Backing;
 let stack: Stack | undefined;
@@ -63,12 +70,15 @@ describe('S3 unavailable during a batch', () => {
     const stored = events.filter((e): e is MediaStoredEvent => e.type === 'media.stored');
     const failed = events.filter((e) => e.type === 'task.failed');
     const retried = stored.filter((e) => e.attempts > 1);
-    const downloads = taskIds.reduce((n, id) => n + backing.media.requests(backing.media.pathOf(id, 'video')), 0);
+    const downloadsOf = (ids: string[]) => ids.map((id) => backing.media.requests(backing.media.pathOf(id, 'video')));
+    const perVideo = downloadsOf(taskIds);
+    const downloads = perVideo.reduce((a, b) => a + b, 0);
     console.log(
       `[faults] s3 outage ${resumedAt - suspendedAt} ms: tasks ${TASKS}, stored before the outage ${storedBefore}, ` +
         `storage retries during the outage ${retriesDuringOutage}, media.stored ${stored.length} ` +
         `(${retried.length} after more than one attempt, max attempts ${Math.max(...stored.map((e) => e.attempts))}), ` +
-        `task.failed ${failed.length}, video downloads ${downloads}, all stored ${allStoredAfterMs} ms after the store came back`,
+        `task.failed ${failed.length}, video downloads ${downloads} (early ${downloadsOf(early)}; late ${downloadsOf(late)}), ` +
+        `all stored ${allStoredAfterMs} ms after the store came back`,
     );
 
     expect(failed).toEqual([]);
@@ -77,6 +87,11 @@ describe('S3 unavailable during a batch', () => {
     expect(retriesDuringOutage, 'jobs hit the outage and were retried').toBeGreaterThan(0);
     expect(retried.length).toBeGreaterThan(0);
     for (const event of stored) expect(event.missing).toEqual([]);
+
+    // Retries while the store was down failed on its readiness check, before the source: no
+    // video was fetched again per attempt (up to 6 attempts here), at most once more in all.
+    expect(Math.max(...perVideo), `downloads per video: ${perVideo}`).toBeLessThanOrEqual(2);
+    expect(downloads, `downloads per video: ${perVideo}`).toBeLessThanOrEqual(TASKS + EXTRA_DOWNLOADS);
 
     // Every file is in the bucket once, whole, byte for byte what the source served.
     const objects = await listObjects(backing.s3, prefix);
@@ -92,6 +107,22 @@ describe('S3 unavailable during a batch', () => {
       expect((await current.task(taskId))?.status).toBe('stored');
     }
   }, 120_000);
+});
+
+describe('S3 unavailable when a job starts', () => {
+  it('fails the attempt with storage_error without requesting the media', async () => {
+    stack = await startStack(backing, { JOB_ATTEMPTS: '1' });
+    await backing.s3.suspend();
+    const taskId = newTaskId();
+    await deliver(stack, taskId, 'ok');
+    const [event] = await stack.waitForEvents(1);
+    expect(event).toMatchObject({ type: 'task.failed', source: 'storage', category: 'storage_error', retryable: true });
+    expect(event?.type === 'task.failed' ? event.detail : null).toMatch(
+      /^object store not reachable, source not fetched/,
+    );
+    expect(backing.media.requests(backing.media.pathOf(taskId, 'video'))).toBe(0);
+    expect(backing.media.requests(backing.media.pathOf(taskId, 'cover'))).toBe(0);
+  });
 });
 
 async function deliver(current: Stack, taskId: string, behavior: string): Promise<void> {

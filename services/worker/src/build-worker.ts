@@ -6,6 +6,7 @@ import { downloadOptionsFromConfig } from './download/index.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
 import type { ObjectStore } from './storage/object-store.js';
+import { createStoreReadiness } from './storage/store-readiness.js';
 import { createTaskStore } from './task-store.js';
 import { createCallbackWorker } from './worker.js';
 
@@ -30,6 +31,7 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
     logger,
     tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
     store: options.store,
+    readiness: createStoreReadiness(() => options.store.ping()),
     objectPrefix: config.S3_PREFIX,
     download: downloadOptionsFromConfig(config, options.agent),
     redis,

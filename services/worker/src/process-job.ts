@@ -19,12 +19,15 @@ import { type ClassifiedFailure, classifyJobError } from './failure.js';
 import { storeMedia } from './media/store-media.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { ObjectStore } from './storage/object-store.js';
+import type { StoreReadiness } from './storage/store-readiness.js';
 import type { TaskStore } from './task-store.js';
 
 export interface ProcessorDeps {
   logger: Logger;
   tasks: TaskStore;
   store: ObjectStore;
+  /** Checked before each download, so a store that is down costs no source bandwidth. */
+  readiness: StoreReadiness;
   /** Key prefix inside the bucket. */
   objectPrefix: string;
   download: DownloadOptions;
@@ -133,6 +136,7 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
         url,
         prefix: deps.objectPrefix,
         store: deps.store,
+        readiness: deps.readiness,
         download: deps.download,
       });
       await deps.tasks.recordObject(callback.task_id, kind, stored.object);

@@ -2,6 +2,8 @@ import type { MediaKind, StoredObject } from '@runway-relay/contracts';
 import { DownloadError, type DownloadOptions, openDownload, toDownloadError } from '../download/index.js';
 import { objectKey } from '../storage/object-key.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { StorageError } from '../storage/storage-error.js';
+import type { StoreReadiness } from '../storage/store-readiness.js';
 
 export interface StoreMediaInput {
   taskId: string;
@@ -11,6 +13,8 @@ export interface StoreMediaInput {
   /** Key prefix inside the bucket. */
   prefix: string;
   store: ObjectStore;
+  /** Asked before the source is opened; told when the store fails. */
+  readiness: StoreReadiness;
   download: DownloadOptions;
   signal?: AbortSignal;
 }
@@ -25,8 +29,23 @@ export interface StoredMedia {
  * multipart upload, never holding the file. An interrupted upload is never completed, so no
  * partial object becomes visible. Once the bytes are in, the sha256 is written into the
  * object's metadata (it is only known at the end of the stream).
+ *
+ * The store is checked first: with the store down, the upload is what would fail, after the
+ * whole file was fetched for nothing, on every retry. A {@link StorageError} then fails the
+ * attempt without touching the source.
  */
 export async function storeMedia(input: StoreMediaInput): Promise<StoredMedia> {
+  await input.readiness.check();
+  try {
+    return await storeChecked(input);
+  } catch (error) {
+    // The cached "ready" is stale: the next media file checks the store again before fetching.
+    if (error instanceof StorageError) input.readiness.invalidate();
+    throw error;
+  }
+}
+
+async function storeChecked(input: StoreMediaInput): Promise<StoredMedia> {
   const maxMs = input.download.maxDurationMs;
   const deadline = maxMs === undefined ? undefined : AbortSignal.timeout(maxMs);
   const signal = deadline && input.signal ? AbortSignal.any([deadline, input.signal]) : (deadline ?? input.signal);
