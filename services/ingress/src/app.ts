@@ -89,6 +89,10 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    // Probes and scrapes would drown the log; a failing readiness probe is visible in its answer.
+    const level = OPS_PATHS.has(request.routeOptions.url ?? '') ? 'debug' : reply.statusCode >= 500 ? 'error' : 'info';
+    // Built only when written: at LOG_LEVEL=warn this hook is on every request's hot path.
+    if (!deps.logger.isLevelEnabled(level)) return;
     const line = {
       req_id: request.id,
       task_id: request.taskId,
@@ -98,10 +102,7 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
       ms: Math.round(reply.elapsedTime * 100) / 100,
       ip: request.clientIp,
     };
-    // Probes and scrapes would drown the log; a failing readiness probe is visible in its answer.
-    if (OPS_PATHS.has(request.routeOptions.url ?? '')) request.log.debug(line, 'request completed');
-    else if (reply.statusCode >= 500) request.log.error(line, 'request failed');
-    else request.log.info(line, 'request completed');
+    request.log[level](line, level === 'error' ? 'request failed' : 'request completed');
   });
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
@@ -116,7 +117,7 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
       request.rejectReason = code;
       return reply.code(status).send({ error: code, message: error.message });
     }
-    request.log.error({ err: error }, 'unhandled error');
+    request.log.error({ err: error, task_id: request.taskId }, 'unhandled error');
     request.rejectReason = 'internal_error';
     return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
   });

@@ -42,7 +42,7 @@ async function durably<T>(request: FastifyRequest, step: string, work: () => Pro
   try {
     return await work();
   } catch (error) {
-    request.log.warn({ err: error, step }, 'redis unavailable');
+    request.log.warn({ err: error, step, task_id: request.taskId }, 'redis unavailable');
     throw redisUnavailable(RETRY_AFTER_S);
   }
 }
@@ -99,7 +99,6 @@ function handler(deps: CallbackRouteDeps) {
     }
 
     const callback = parsed.data;
-    const log = request.log.child({ task_id: callback.task_id });
     request.taskId = callback.task_id;
     const extra = extraFields(body);
     const session = deps.replicaWait?.begin();
@@ -126,11 +125,14 @@ function handler(deps: CallbackRouteDeps) {
     if (session) await confirmReplicated(request, deps.metrics, session);
     if (decision === 'new') {
       deps.metrics.received.inc({ outcome: callback.outcome });
-      log.info({ outcome: callback.outcome, code: callback.code, auth: auth.methods }, 'callback accepted');
+      request.log.info(
+        { task_id: callback.task_id, outcome: callback.outcome, code: callback.code, auth: auth.methods },
+        'callback accepted',
+      );
       return reply.send({ status: 'received', task_id: callback.task_id });
     }
     deps.metrics.duplicates.inc();
-    log.info({ outcome: callback.outcome, decision }, 'duplicate callback');
+    request.log.info({ task_id: callback.task_id, outcome: callback.outcome, decision }, 'duplicate callback');
     return reply.send({ status: 'duplicate', task_id: callback.task_id });
   };
 }
