@@ -83,13 +83,20 @@ function row(run: string, m: Measured, extra: Record<string, string | number> = 
   };
 }
 
-async function measureBaseline(ctx: BenchContext, redis: Redis): Promise<Measured> {
+interface Baseline {
+  /** Server module under bench/ (its own process). */
+  script: string;
+  env: Record<string, string>;
+  tag: string;
+}
+
+async function measureBaseline(ctx: BenchContext, redis: Redis, baseline: Baseline): Promise<Measured> {
   const port = await freePort();
-  const proc = ctx.processes.spawnTs('bench/baseline-server.ts', { env: { BASELINE_PORT: String(port) } });
+  const proc = ctx.processes.spawnTs(baseline.script, { env: { ...baseline.env, BASELINE_PORT: String(port) } });
   ctx.defer(() => proc.stop().then(() => undefined));
-  await waitFor(() => proc.output().includes('baseline listening'), { timeoutMs: 30_000, description: 'baseline' });
+  await waitFor(() => proc.output().includes('baseline listening'), { timeoutMs: 30_000, description: baseline.tag });
   try {
-    return await measure(ctx, { url: `http://127.0.0.1:${port}`, pid: proc.pid }, redis, 'bare');
+    return await measure(ctx, { url: `http://127.0.0.1:${port}`, pid: proc.pid }, redis, baseline.tag);
   } finally {
     await proc.stop();
   }
@@ -152,7 +159,15 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const failures: string[] = [];
 
   ctx.log(`bare Fastify: ${CONNECTIONS} connections, ${ctx.durationS} s`);
-  const bare = await measureBaseline(ctx, redis);
+  const bare = await measureBaseline(ctx, redis, { script: 'bench/baseline-server.ts', env: {}, tag: 'bare' });
+
+  ctx.log(`Fastify + BullMQ add (the floor): ${CONNECTIONS} connections, ${ctx.durationS} s`);
+  const floorPrefix = `floor${process.pid}`;
+  const floor = await measureBaseline(ctx, redis, {
+    script: 'bench/baseline-queue-server.ts',
+    env: { BASELINE_REDIS_URL: redisServer.url, BASELINE_PREFIX: floorPrefix },
+    tag: 'floor',
+  });
 
   ctx.log(`ingress: ${CONNECTIONS} connections, ${ctx.durationS} s`);
   const ingress = await startIngressProcess(ctx, redisServer.url);
@@ -175,8 +190,11 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const oursAnswered = ours.warmup200 + ours.load.ok200;
   const fixedAnswered = fixed.warmup200 + fixed.load.ok200;
   const speed = ours.load.rps / bare.load.rps;
+  const floorSpeed = floor.load.rps / bare.load.rps;
   const ratios = [
     ratio('ingress ÷ bare Fastify, req/s', round2(speed), RATIO_TARGET),
+    ratio('Fastify + BullMQ add ÷ bare Fastify, req/s (the floor)', round2(floorSpeed)),
+    ratio('ingress ÷ (Fastify + BullMQ add), req/s', round2(ours.load.rps / floor.load.rps)),
     ratio(`p99 at ${FIXED_RATE} req/s ÷ 15 s timeout`, fixed.load.p99 / PROVIDER_TIMEOUT_MS, P99_SHARE_TARGET, '<='),
     ratio(`jobs ÷ 200 answers (${FIXED_RATE} req/s run)`, fixedJobs / fixedAnswered, 1, '='),
   ];
@@ -193,6 +211,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   }
 
   notes.push(
+    `The floor row is bare Fastify adding one BullMQ job per request (\`bench/baseline-queue-server.ts\`: job id = task id, the ingress's job options) and nothing else: ${formatNumber(floorSpeed)} of bare Fastify. It is what durably queueing through BullMQ costs on this machine before any of the relay's work (signature, schema, dedupe claim, metrics), so it bounds the ingress ratio from above.`,
     `Every request is a NEW task: autocannon's \`setupRequest\` builds a fresh task id and provider signature per request (duplicates take a cheaper path). ${WARMUP_REQUESTS.toLocaleString('en-US')} requests warm each server up first and are not measured. Servers run in their own processes (\`node --import tsx\`), the ingress with LOG_LEVEL=warn and NODE_ENV=production.`,
     `Ingress ÷ bare = ${formatNumber(speed)} (target ≥ ${RATIO_TARGET}). CPU-seconds during the ${ctx.durationS} s throughput run: ingress ${round1(ours.cpu.server ?? 0)}, redis-server ${round1(ours.cpu.redis ?? 0)}, load generator ${round1(ours.cpu.loadgen ?? 0)} — ${round1(((ours.cpu.server ?? 0) + (ours.cpu.redis ?? 0) + (ours.cpu.loadgen ?? 0)) / ctx.durationS)} of the machine's cores busy.`,
     `Durability check, throughput run: ${oursJobs.toLocaleString('en-US')} jobs in the queue = ${oursCounters.received.toLocaleString('en-US')} callbacks the ingress counted \`received\`; the load generator saw ${oursAnswered.toLocaleString('en-US')} answers 200 — ${oursJobs - oursAnswered} more jobs than answers seen, the requests in flight (at most ${CONNECTIONS}) when the timed run stopped reading. Fixed-rate run (runs to completion): ${fixedJobs.toLocaleString('en-US')} jobs for ${fixedAnswered.toLocaleString('en-US')} answers 200.`,
@@ -206,6 +225,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     title: `ACK throughput and latency of new signed callbacks (${CONNECTIONS} connections, ${ctx.durationS} s)`,
     rows: [
       row('bare Fastify (parse JSON, answer)', bare),
+      row('Fastify + one BullMQ add per request (no auth, schema, claim)', floor),
       row('ingress (auth, schema, claim, enqueue)', ours, { jobs: oursJobs }),
       row(`ingress at ${FIXED_RATE} req/s`, fixed, { jobs: fixedJobs }),
     ],
