@@ -59,6 +59,10 @@ async function measure(ctx: BenchContext, target: Target, redis: Redis, tag: str
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
 
+/** `server / redis` CPU µs per answered request of a run. */
+const cpuPair = (m: Measured) =>
+  `${perRequest(m.cpu.server, m.load.completed)} / ${perRequest(m.cpu.redis, m.load.completed)}`;
+
 /** CPU microseconds per answered request: steadier than req/s on a shared machine. */
 const perRequest = (cpuSeconds: number | undefined, requests: number) =>
   Math.round(((cpuSeconds ?? Number.NaN) / requests) * 1e6);
@@ -212,6 +216,7 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
 
   notes.push(
     `The floor row is bare Fastify adding one BullMQ job per request (\`bench/baseline-queue-server.ts\`: job id = task id, the ingress's job options) and nothing else: ${formatNumber(floorSpeed)} of bare Fastify. It is what durably queueing through BullMQ costs on this machine before any of the relay's work (signature, schema, dedupe claim, metrics), so it bounds the ingress ratio from above.`,
+    `What limits the ingress ratio, in CPU per request of this run (server / redis-server, µs): bare Fastify ${cpuPair(bare)}, Fastify + BullMQ add ${cpuPair(floor)}, ingress ${cpuPair(ours)}. The BullMQ add alone (a Lua script of ~10 Redis calls, one round trip) already takes the floor to ${formatNumber(floorSpeed)} of bare Fastify; the ingress adds a second round trip (the atomic dedupe claim, which must decide before the add: a failure callback after a success must not create a job), the provider's HMAC, the zod schema and the metrics. For ${RATIO_TARGET} the relay's own work would have to cost no more than ${formatNumber(Math.max(0, 1 - RATIO_TARGET / floorSpeed))} of the floor's throughput while it needs a Redis round trip of the same order as the add; on 2 shared cores with the load generator, Redis and the server co-located, the target is not reachable with BullMQ as the queue. Tried and measured: no per-request child logger and no access-log line built when its level is off (kept); batching concurrent claims into one pipeline and ioredis auto-pipelining (Redis CPU per request down up to ~20 %, throughput unchanged in A/B runs, dropped); queue.addBulk (slower: ioredis copies BullMQ's ~100 scripts into every pipeline).`,
     `Every request is a NEW task: autocannon's \`setupRequest\` builds a fresh task id and provider signature per request (duplicates take a cheaper path). ${WARMUP_REQUESTS.toLocaleString('en-US')} requests warm each server up first and are not measured. Servers run in their own processes (\`node --import tsx\`), the ingress with LOG_LEVEL=warn and NODE_ENV=production.`,
     `Ingress ÷ bare = ${formatNumber(speed)} (target ≥ ${RATIO_TARGET}). CPU-seconds during the ${ctx.durationS} s throughput run: ingress ${round1(ours.cpu.server ?? 0)}, redis-server ${round1(ours.cpu.redis ?? 0)}, load generator ${round1(ours.cpu.loadgen ?? 0)} — ${round1(((ours.cpu.server ?? 0) + (ours.cpu.redis ?? 0) + (ours.cpu.loadgen ?? 0)) / ctx.durationS)} of the machine's cores busy.`,
     `Durability check, throughput run: ${oursJobs.toLocaleString('en-US')} jobs in the queue = ${oursCounters.received.toLocaleString('en-US')} callbacks the ingress counted \`received\`; the load generator saw ${oursAnswered.toLocaleString('en-US')} answers 200 — ${oursJobs - oursAnswered} more jobs than answers seen, the requests in flight (at most ${CONNECTIONS}) when the timed run stopped reading. Fixed-rate run (runs to completion): ${fixedJobs.toLocaleString('en-US')} jobs for ${fixedAnswered.toLocaleString('en-US')} answers 200.`,
