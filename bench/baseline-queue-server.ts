@@ -11,8 +11,8 @@ import { callbackJobOptions, DEFAULT_QUEUE_NAME, JobPolicyEnvSchema } from '@run
 import { Queue } from 'bullmq';
 import Fastify from 'fastify';
 import { Redis } from 'ioredis';
+import { serveBaseline } from './lib/serve-baseline.js';
 
-const port = Number(process.env.BASELINE_PORT ?? 0);
 const connection = new Redis(process.env.BASELINE_REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: 1 });
 const queue = new Queue(DEFAULT_QUEUE_NAME, { connection, prefix: process.env.BASELINE_PREFIX ?? 'floor' });
 const jobOptions = callbackJobOptions(JobPolicyEnvSchema.parse({}));
@@ -31,18 +31,4 @@ app.post('/callbacks/runway', async (request) => {
   return { status: 'received', task_id: taskId };
 });
 
-const shutdown = () => {
-  app
-    .close()
-    .then(() => queue.close())
-    .then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
-
-await app.listen({ host: '127.0.0.1', port });
-const address = app.server.address();
-console.log(`baseline listening on ${typeof address === 'object' && address ? address.port : port}`);
+await serveBaseline(app, () => queue.close());

@@ -4,8 +4,8 @@
  * Run as its own process by bench/ingress-ack.ts; BASELINE_PORT picks the port.
  */
 import Fastify from 'fastify';
+import { serveBaseline } from './lib/serve-baseline.js';
 
-const port = Number(process.env.BASELINE_PORT ?? 0);
 const app = Fastify({ logger: false, bodyLimit: 65_536 });
 
 app.post('/callbacks/runway', async (request) => {
@@ -14,16 +14,4 @@ app.post('/callbacks/runway', async (request) => {
   return { status: 'received' };
 });
 
-const shutdown = () => {
-  // A clean exit, so `node --cpu-prof` can write its profile.
-  app.close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.once('SIGTERM', shutdown);
-process.once('SIGINT', shutdown);
-
-await app.listen({ host: '127.0.0.1', port });
-const address = app.server.address();
-console.log(`baseline listening on ${typeof address === 'object' && address ? address.port : port}`);
+await serveBaseline(app);
