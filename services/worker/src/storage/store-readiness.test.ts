@@ -9,6 +9,14 @@ function fakeStore() {
     requests: 0,
     /** When set, requests wait for this promise before answering. */
     gate: null as Promise<void> | null,
+    /** Holds every request from now on until the returned function is called. */
+    hold: () => {
+      let open = () => {};
+      store.gate = new Promise((resolve) => {
+        open = resolve;
+      });
+      return open;
+    },
     ping: async () => {
       store.requests += 1;
       if (store.gate) await store.gate;
@@ -34,10 +42,7 @@ describe('createStoreReadiness', () => {
 
   it('shares one request between concurrent checks', async () => {
     const store = fakeStore();
-    let open = () => {};
-    store.gate = new Promise((resolve) => {
-      open = resolve;
-    });
+    const open = store.hold();
     const readiness = createStoreReadiness(store.ping);
     const checks = Promise.all([readiness.check(), readiness.check(), readiness.check()]);
     open();
@@ -83,10 +88,7 @@ describe('createStoreReadiness', () => {
     await readiness.check();
     expect(store.requests).toBe(2);
 
-    let open = () => {};
-    store.gate = new Promise((resolve) => {
-      open = resolve;
-    });
+    const open = store.hold();
     readiness.invalidate();
     const sentBefore = readiness.check();
     readiness.invalidate();
@@ -100,10 +102,7 @@ describe('createStoreReadiness', () => {
 
   it('does not cache an answer to a check sent before invalidate', async () => {
     const store = fakeStore();
-    let open = () => {};
-    store.gate = new Promise((resolve) => {
-      open = resolve;
-    });
+    const open = store.hold();
     const readiness = createStoreReadiness(store.ping, { now: () => 0 });
     const sentBefore = readiness.check();
     readiness.invalidate();
