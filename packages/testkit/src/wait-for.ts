@@ -5,6 +5,8 @@ export interface WaitForOptions {
   intervalMs?: number;
   /** Shown in the timeout error. */
   description?: string;
+  /** Stops the polling early: the wait rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -18,6 +20,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let lastError: unknown;
   while (Date.now() < deadline) {
+    options.signal?.throwIfAborted();
     try {
       const value = await condition();
       if (value) return value as Exclude<T, false | null | undefined | 0 | ''>;

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { freePort } from '../free-port.js';
 import { waitFor } from '../wait-for.js';
 import { type ClusterNodeView, parseClusterNodes } from './cluster-nodes.js';
+import { readyOrExit, startWithPortRetry } from './early-exit.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -89,7 +90,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       dir: mkdtempSync(join(tmpdir(), 'relay-cluster-')),
     });
   }
-  const byPort = new Map(nodes.map((node) => [node.port, node]));
+  /** The node on `port` now (a node may move to other ports on its first start). */
+  const nodeOn = (port: number) => nodes.find((node) => node.port === port);
   const clients = new Map<number, Redis>();
 
   const client = (port: number): Redis => {
@@ -145,12 +147,25 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       { stdio: 'ignore' },
     );
     node.child = child;
-    await waitFor(
+    await readyOrExit(
+      child,
+      (signal) =>
+        waitFor(async () => (await ask(node.port, 'PING')) === 'PONG', {
+          timeoutMs: 10_000,
+          description: `redis-server on port ${node.port}`,
+          signal,
+        }),
+      `redis-server on port ${node.port}`,
+    );
+  };
+  /** First start of a node: on another pair of ports when one of its ports was taken meanwhile. */
+  const startNew = async (node: Node) => {
+    await startWithPortRetry(
+      () => startNode(node),
       async () => {
-        if (child.exitCode !== null) throw new Error(`redis-server on port ${node.port} exited with ${child.exitCode}`);
-        return (await ask(node.port, 'PING')) === 'PONG';
+        node.port = await freePort();
+        node.busPort = await freePort();
       },
-      { timeoutMs: 10_000, description: `redis-server on port ${node.port}` },
     );
   };
 
@@ -188,7 +203,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   };
 
   const killNode = async (port: number) => {
-    const node = byPort.get(port);
+    const node = nodeOn(port);
     const child = node?.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -204,7 +219,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   };
 
   try {
-    await Promise.all(nodes.map(startNode));
+    await Promise.all(nodes.map(startNew));
     await execFileAsync(
       'redis-cli',
       [
@@ -253,7 +268,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       return port;
     },
     restartNode: async (port, timeoutMs = 30_000) => {
-      const node = byPort.get(port);
+      const node = nodeOn(port);
       if (!node) throw new Error(`no cluster node on port ${port}`);
       await startNode(node);
       await waitFor(

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from '../free-port.js';
 import { waitFor } from '../wait-for.js';
+import { readyOrExit, startWithPortRetry } from './early-exit.js';
 
 export interface RedisServerOptions {
   /** Keep data across `restart()` with AOF (fsync every second), for fault tests. */
@@ -43,7 +44,7 @@ function ensureBinary(): void {
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHarness> {
   ensureBinary();
   const dir = mkdtempSync(join(tmpdir(), 'relay-redis-'));
-  const port = await freePort();
+  let port = await freePort();
   const persistence = options.persistent
     ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '']
     : ['--appendonly', 'no', '--save', ''];
@@ -63,13 +64,17 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     });
     probe.on('error', () => undefined);
     try {
-      await waitFor(
-        async () => {
-          if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}`);
-          if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
-          return (await probe.ping()) === 'PONG';
-        },
-        { timeoutMs: 10_000, description: `redis-server on port ${port}` },
+      await readyOrExit(
+        proc,
+        (signal) =>
+          waitFor(
+            async () => {
+              if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
+              return (await probe.ping()) === 'PONG';
+            },
+            { timeoutMs: 10_000, description: `redis-server on port ${port}`, signal },
+          ),
+        `redis-server on port ${port}`,
       );
     } finally {
       probe.disconnect();
@@ -85,7 +90,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await exited;
   };
 
-  await start();
+  // Only the first start may move to another port; a restart keeps the port clients know.
+  await startWithPortRetry(start, async () => {
+    port = await freePort();
+  });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
