@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../free-port.js';
-import { waitFor } from '../wait-for.js';
 import { ExitedEarly, readyOrExit, startWithPortRetry } from './early-exit.js';
+import { waitForRedisReady } from './redis-ready.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -28,21 +28,7 @@ async function startRedisOn(port: number): Promise<void> {
     stdio: 'ignore',
   });
   cleanups.push(() => child.kill('SIGKILL'));
-  const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  probe.on('error', () => undefined);
-  cleanups.push(() => probe.disconnect());
-  await readyOrExit(
-    child,
-    (signal) =>
-      waitFor(
-        async () => {
-          if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
-          return (await probe.ping()) === 'PONG';
-        },
-        { timeoutMs: 10_000, signal },
-      ),
-    `redis-server on port ${port}`,
-  );
+  await waitForRedisReady(child, port);
 }
 
 describe('readyOrExit', () => {

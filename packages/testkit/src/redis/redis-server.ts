@@ -2,10 +2,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { freePort } from '../free-port.js';
-import { waitFor } from '../wait-for.js';
-import { readyOrExit, startWithPortRetry } from './early-exit.js';
+import { startWithPortRetry } from './early-exit.js';
+import { waitForRedisReady } from './redis-ready.js';
 
 export interface RedisServerOptions {
   /** Keep data across `restart()` with AOF (fsync every second), for fault tests. */
@@ -57,28 +56,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       { stdio: 'ignore' },
     );
     child = proc;
-    const probe = new Redis(port, '127.0.0.1', {
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    probe.on('error', () => undefined);
-    try {
-      await readyOrExit(
-        proc,
-        (signal) =>
-          waitFor(
-            async () => {
-              if (probe.status !== 'ready') await probe.connect().catch(() => undefined);
-              return (await probe.ping()) === 'PONG';
-            },
-            { timeoutMs: 10_000, description: `redis-server on port ${port}`, signal },
-          ),
-        `redis-server on port ${port}`,
-      );
-    } finally {
-      probe.disconnect();
-    }
+    await waitForRedisReady(proc, port);
   };
 
   const stopWith = async (signal: NodeJS.Signals) => {
