@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { freePort, type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
+import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerHeaders, successBody, TEST_HMAC_KEY, uniquePrefix } from './helpers/ingress.js';
@@ -32,17 +32,26 @@ describe('the ingress process', () => {
   });
 
   it('serves signed callbacks from env, logs JSON without secrets, and drains on SIGTERM', async () => {
-    const port = await freePort();
     const prefix = uniquePrefix();
+    // Port 0: the kernel picks a free port at bind time (a port from freePort() may be taken by
+    // then), and the 'ingress listening' line says which.
     const { child, output } = startIngress({
       REDIS_URL: redisServer.url,
       QUEUE_PREFIX: prefix,
       INGRESS_HOST: '127.0.0.1',
-      INGRESS_PORT: String(port),
+      INGRESS_PORT: '0',
       CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
     });
     try {
-      await waitFor(() => output().includes('ingress listening'), { timeoutMs: 20_000, description: 'ingress start' });
+      const port = await waitFor(
+        () =>
+          output()
+            .split('\n')
+            .filter((l) => l.startsWith('{'))
+            .map((l) => JSON.parse(l) as { msg?: string; port?: number })
+            .find((l) => l.msg === 'ingress listening')?.port,
+        { timeoutMs: 20_000, description: 'ingress start' },
+      );
       const taskId = randomUUID();
       const send = () =>
         fetch(`http://127.0.0.1:${port}/callbacks/runway`, {

@@ -39,4 +39,7 @@ onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS }, async () => {
 });
 
 await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
-logger.info({ host: config.INGRESS_HOST, port: config.INGRESS_PORT, queue: config.QUEUE_NAME }, 'ingress listening');
+// The bound port, not the configured one: INGRESS_PORT=0 asks the kernel for a free port.
+const address = app.server.address();
+const port = typeof address === 'object' && address !== null ? address.port : config.INGRESS_PORT;
+logger.info({ host: config.INGRESS_HOST, port, queue: config.QUEUE_NAME }, 'ingress listening');
