@@ -7,11 +7,11 @@
  *
  * Two scenarios:
  * - `local`: media served as fast as the simulator can generate it. Every byte costs CPU on
- *   this machine three times (generate, relay, store), so the cores are the limit from the
- *   first worker on.
+ *   this machine three times (generate, relay, store), and the single-threaded S3 stand-in
+ *   sets the pace from the first worker on (see the notes).
  * - `cdn`: every file throttled to CDN_BYTES_PER_S per connection, as a CDN far away serves
  *   it. A worker is then bound by transfer time, not CPU, so throughput grows with workers
- *   until the cores are the limit again.
+ *   until the S3 stand-in and the cores are the limit again.
  */
 import { startRedisServer } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';

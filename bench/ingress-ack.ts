@@ -5,7 +5,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { freePort, startRedisServer, waitFor } from '@runway-relay/testkit';
+import { startRedisServer, waitFor } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 import { type BenchContext, type BenchResult, ratio } from './lib/bench-types.js';
 import { formatNumber } from './lib/chart.js';
@@ -95,10 +95,13 @@ interface Baseline {
 }
 
 async function measureBaseline(ctx: BenchContext, redis: Redis, baseline: Baseline): Promise<Measured> {
-  const port = await freePort();
-  const proc = ctx.processes.spawnTs(baseline.script, { env: { ...baseline.env, BASELINE_PORT: String(port) } });
+  // Port 0: the server binds a free port itself and prints it (no gap in which it could be taken).
+  const proc = ctx.processes.spawnTs(baseline.script, { env: { ...baseline.env, BASELINE_PORT: '0' } });
   ctx.defer(() => proc.stop().then(() => undefined));
-  await waitFor(() => proc.output().includes('baseline listening'), { timeoutMs: 30_000, description: baseline.tag });
+  const port = await waitFor(() => /baseline listening on (\d+)/.exec(proc.output())?.[1], {
+    timeoutMs: 30_000,
+    description: baseline.tag,
+  });
   try {
     return await measure(ctx, { url: `http://127.0.0.1:${port}`, pid: proc.pid }, redis, baseline.tag);
   } finally {
