@@ -2,7 +2,7 @@
 // At-least-once: an event is acknowledged only after the handler resolves; after a crash
 // the consumer re-reads its unacknowledged events first. Deduplicate by `event.id`.
 import { hostname } from 'node:os';
-import { consumeEvents } from '@runway-relay/contracts';
+import { consumeEvents, defaultEventsStream } from '@runway-relay/contracts';
 import { Redis } from 'ioredis';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });
@@ -11,7 +11,7 @@ process.once('SIGINT', () => stop.abort());
 
 await consumeEvents({
   redis,
-  stream: process.env.EVENTS_STREAM ?? 'runway:events',
+  stream: process.env.EVENTS_STREAM ?? defaultEventsStream(process.env.QUEUE_PREFIX ?? 'bull'),
   group: 'my-app',
   consumer: `${hostname()}-${process.pid}`,
   signal: stop.signal,
@@ -19,6 +19,8 @@ await consumeEvents({
     if (event.type === 'media.stored') {
       for (const object of event.objects)
         console.log(`${event.task_id}: ${object.kind} at s3://${object.bucket}/${object.key}`);
+    } else if (event.type === 'task.conflict') {
+      console.log(`${event.task_id}: conflicting callbacks (${event.state}); media held until resolved`);
     } else {
       console.log(`${event.task_id} failed: ${event.category} (retryable: ${event.retryable}) → ${event.action}`);
     }

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   type DashboardConfig,
+  eventsStreamFor,
   jobIdFor,
   loadDashboardConfig,
   newEventId,
@@ -255,6 +256,7 @@ describe('GET /api/tasks/:taskId', () => {
       ],
       last_error: { category: 'link_expired', detail: 'cover: HTTP 410' },
       jobs: [{ id: jobIdFor(taskId, 'success'), state: 'waiting', attemptsMade: 0, failedReason: null }],
+      conflict: null,
     });
   });
 });
@@ -423,7 +425,7 @@ describe('GET /api/events', () => {
 
   it('pages through the stream with since and limit, skipping entries that fail the schema', async () => {
     dashboard = await buildTestDashboard();
-    const stream = { stream: dashboard.config.EVENTS_STREAM, maxlen: 1000 };
+    const stream = { stream: eventsStreamFor(dashboard.config), maxlen: 1000 };
     const first = storedEvent(randomUUID());
     const second = failedEvent(randomUUID());
     const firstId = await publishEvent(dashboard.inspect, stream, first);
@@ -472,7 +474,11 @@ describe('loadDashboardConfig', () => {
   it('falls back to admin/admin in development and says so', () => {
     const config = loadDashboardConfig({ NODE_ENV: 'development' });
     expect(config).toMatchObject({ DASHBOARD_USER: 'admin', DASHBOARD_PASSWORD: 'admin', defaultCredentials: true });
-    expect(config).toMatchObject({ DASHBOARD_PORT: 3001, PRESIGN_EXPIRY_S: 900, EVENTS_STREAM: 'runway:events' });
+    expect(config).toMatchObject({ DASHBOARD_PORT: 3001, PRESIGN_EXPIRY_S: 900 });
+    expect(eventsStreamFor(config)).toBe('runway:events');
+    expect(eventsStreamFor(loadDashboardConfig({ NODE_ENV: 'development', QUEUE_PREFIX: '{runway}' }))).toBe(
+      '{runway}:events',
+    );
     const set = loadDashboardConfig({ NODE_ENV: 'production', DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'pw' });
     expect(set.defaultCredentials).toBe(false);
     expect(Object.isFrozen(set)).toBe(true);

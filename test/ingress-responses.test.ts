@@ -163,17 +163,22 @@ describe('callback responses (DESIGN §2)', () => {
     expect(await jobIds(ingress.queue)).toEqual([]);
   });
 
-  it('a success after a failure supersedes it; anything after a success is a duplicate', async () => {
+  it('a success signed after a failure supersedes it; the same callbacks again are duplicates', async () => {
     ingress = await buildTestIngress(redisServer.url);
     const taskId = randomUUID();
-    expect((await post(failureBody(taskId), providerHeaders(taskId))).json().status).toBe('received');
-    expect((await post(failureBody(taskId), providerHeaders(taskId))).json().status).toBe('duplicate');
-    expect((await post(successBody(taskId), providerHeaders(taskId))).json().status).toBe('received');
-    expect((await post(failureBody(taskId), providerHeaders(taskId))).json().status).toBe('duplicate');
-    expect((await post(successBody(taskId), providerHeaders(taskId))).json().status).toBe('duplicate');
+    const nowS = Math.floor(Date.now() / 1000);
+    const later = providerHeaders(taskId, TEST_HMAC_KEY, nowS + 1);
+    expect((await post(failureBody(taskId), providerHeaders(taskId, TEST_HMAC_KEY, nowS))).json().status).toBe(
+      'received',
+    );
+    expect((await post(failureBody(taskId), providerHeaders(taskId, TEST_HMAC_KEY, nowS))).json().status).toBe(
+      'duplicate',
+    );
+    expect((await post(successBody(taskId), later)).json().status).toBe('received');
+    expect((await post(successBody(taskId), later)).json().status).toBe('duplicate');
     expect(await jobIds(ingress.queue)).toEqual([jobIdFor(taskId, 'failure'), jobIdFor(taskId, 'success')].sort());
     const state = parseTaskState(await ingress.inspect.hgetall(ingress.keys.task(taskId)));
-    expect(state).toMatchObject({ accepted_outcome: 'success', code: 200, deliveries: 5 });
+    expect(state).toMatchObject({ accepted_outcome: 'success', code: 200, deliveries: 4 });
   });
 
   it('200 concurrent deliveries of one task make exactly one job and one "received"', async () => {
@@ -203,9 +208,15 @@ describe('callback responses (DESIGN §2)', () => {
     // The first delivery claimed the task and died before queue.add: no job, no 200 sent.
     const { claimTask } = await import('../services/ingress/src/dedupe/claim-task.js');
     const { RawCallbackSchema } = await import('@runway-relay/contracts');
+    const receipt = {
+      received_at: new Date().toISOString(),
+      request_id: 'r',
+      source_ip: '127.0.0.1',
+      auth: [],
+      path: '/',
+    };
     await claimTask(ingress.redis, ingress.keys, {
-      callback: RawCallbackSchema.parse(successBody(taskId)),
-      extra: {},
+      job: { v: 1, callback: RawCallbackSchema.parse(successBody(taskId)), receipt, extra: {} },
       nowMs: Date.now(),
       ttlSeconds: 60,
     });

@@ -119,7 +119,8 @@ describe('provider failure callbacks', () => {
     await stack.worker.worker.pause();
     const taskId = newTaskId();
     await stack.deliver({ code: 500, msg: 'Generation failed', data: { task_id: taskId } });
-    await stack.deliver(simulatedSuccess(backing.media, taskId));
+    // Signed a second later: only a newer signature may supersede a failure.
+    await stack.deliver(simulatedSuccess(backing.media, taskId), Math.floor(Date.now() / 1000) + 1);
     stack.worker.worker.resume();
     await waitForJob(taskId, ['completed'], 'failure');
     await waitForJob(taskId, ['completed']);

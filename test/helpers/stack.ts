@@ -8,7 +8,7 @@ import {
   startS3Server,
   waitFor,
 } from '@runway-relay/testkit';
-import { buildTestIngress, providerHeaders, type TestIngress } from './ingress.js';
+import { buildTestIngress, providerHeaders, type TestIngress, uniquePrefix } from './ingress.js';
 import { readEvents, startTestWorker, type TestWorker } from './worker.js';
 
 /** Real Redis, a real S3 server and the provider simulator, shared by one test file. */
@@ -42,7 +42,8 @@ export interface Stack {
   ingress: TestIngress;
   worker: TestWorker;
   stream: string;
-  deliver(body: unknown): Promise<{ status: number; body: { status?: string } }>;
+  /** Posts `body` signed by the provider's scheme, at `timestampS` (default: now). */
+  deliver(body: unknown, timestampS?: number): Promise<{ status: number; body: { status?: string } }>;
   events(): Promise<RelayEvent[]>;
   waitForEvents(count: number, timeoutMs?: number): Promise<RelayEvent[]>;
   task(taskId: string): Promise<TaskState | null>;
@@ -61,14 +62,14 @@ export async function startStack(
   env: Record<string, string> = {},
   options: { loopbackIsPublic?: boolean } = {},
 ): Promise<Stack> {
-  const policy = { JOB_ATTEMPTS: '4', JOB_BACKOFF_MS: '50', ...env };
-  const ingress = await buildTestIngress(backing.redis.url, policy);
-  const prefix = ingress.config.QUEUE_PREFIX;
+  const prefix = env.QUEUE_PREFIX ?? uniquePrefix();
   const stream = `${prefix}:events`;
+  const policy = { JOB_ATTEMPTS: '4', JOB_BACKOFF_MS: '50', QUEUE_PREFIX: prefix, EVENTS_STREAM: stream, ...env };
+  const ingress = await buildTestIngress(backing.redis.url, policy);
   const worker = await startTestWorker(
     backing.redis.url,
     backing.s3,
-    { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream, S3_PREFIX: objectPrefix(prefix), ...policy },
+    { S3_PREFIX: objectPrefix(prefix), ...policy },
     options,
   );
   const events = () => readEvents(ingress.config, stream);
@@ -76,12 +77,12 @@ export async function startStack(
     ingress,
     worker,
     stream,
-    deliver: async (body) => {
+    deliver: async (body, timestampS) => {
       const taskId = peek(body);
       const res = await ingress.app.inject({
         method: 'POST',
         url: '/callbacks/runway',
-        headers: providerHeaders(taskId),
+        headers: providerHeaders(taskId, undefined, timestampS),
         payload: JSON.stringify(body),
       });
       return { status: res.statusCode, body: res.json() };

@@ -58,7 +58,48 @@ export const TaskFailedEventSchema = EventBase.extend({
 });
 export type TaskFailedEvent = z.infer<typeof TaskFailedEventSchema>;
 
+/**
+ * What one callback said, as events and the task record show it: media URLs without their
+ * query strings (signed links carry their signature there).
+ */
+export const CallbackSummarySchema = z.object({
+  outcome: z.enum(['success', 'failure']),
+  code: z.number().int(),
+  msg: z.string(),
+  video_id: z.string().nullable(),
+  video_url: z.string().nullable(),
+  image_url: z.string().nullable(),
+  /** When the relay received it, ISO 8601. */
+  received_at: z.iso.datetime(),
+});
+export type CallbackSummary = z.infer<typeof CallbackSummarySchema>;
+
+/**
+ * Two validly authenticated callbacks of one task disagree (other URLs, other outcome). The
+ * provider's signature does not cover the body, so one of them may be a replay with a forged
+ * body: the task's media are held as unverified until the conflict is resolved, by an
+ * operator (admin API) or by asking the provider. A second event with `state: "resolved"`
+ * says which side was kept.
+ */
+export const TaskConflictEventSchema = EventBase.extend({
+  type: z.literal('task.conflict'),
+  state: z.enum(['open', 'resolved']),
+  /** The callback the relay had accepted first. */
+  accepted: CallbackSummarySchema,
+  /** The later callback that disagrees with it. */
+  conflicting: CallbackSummarySchema,
+  /** Set when `state` is `resolved`. */
+  resolution: z
+    .object({ kept: z.enum(['accepted', 'conflicting']), by: z.enum(['operator', 'provider_api']) })
+    .nullable(),
+});
+export type TaskConflictEvent = z.infer<typeof TaskConflictEventSchema>;
+
 /** Every event on the relay's Redis Stream, versioned by `v`. */
-export const RelayEventSchema = z.discriminatedUnion('type', [MediaStoredEventSchema, TaskFailedEventSchema]);
+export const RelayEventSchema = z.discriminatedUnion('type', [
+  MediaStoredEventSchema,
+  TaskFailedEventSchema,
+  TaskConflictEventSchema,
+]);
 export type RelayEvent = z.infer<typeof RelayEventSchema>;
 export type RelayEventType = RelayEvent['type'];

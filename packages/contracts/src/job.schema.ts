@@ -4,6 +4,9 @@ import { type CallbackOutcome, CallbackSchema } from './callback.schema.js';
 /** Default BullMQ queue name of the callbacks (overridable by `QUEUE_NAME`). */
 export const DEFAULT_QUEUE_NAME = 'runway-callbacks';
 
+/** BullMQ job name of a callback job. */
+export const CALLBACK_JOB_NAME = 'callback';
+
 /** How the sender of a callback was authenticated. */
 export const AuthMethodSchema = z.enum(['provider_hmac', 'standard_webhooks', 'path_token', 'ip_allowlist', 'none']);
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;

@@ -8,6 +8,11 @@ export interface RelayKeys {
   task(taskId: string): string;
   /** Capped list of authenticated bodies that failed the schema, for an operator to inspect. */
   quarantine: string;
+  /**
+   * Replay record of one provider signature: the sha256 of the body first seen with it.
+   * `fingerprint` is the sha256 of `<task_id>.<timestamp>.<signature>`.
+   */
+  signature(fingerprint: string): string;
   /** BullMQ's hash of one job, used to ask "does this job exist?" inside the dedupe script. */
   job(jobId: string): string;
 }
@@ -16,6 +21,7 @@ export function relayKeys(prefix: string, queueName: string): RelayKeys {
   return {
     task: (taskId) => `${prefix}:relay:task:${taskId}`,
     quarantine: `${prefix}:relay:quarantine`,
+    signature: (fingerprint) => `${prefix}:relay:sig:${fingerprint}`,
     job: (jobId) => `${prefix}:${queueName}:${jobId}`,
   };
 }

@@ -1,13 +1,16 @@
 import { z } from 'zod';
-import { StoredObjectSchema } from './event.schema.js';
+import { CallbackSummarySchema, StoredObjectSchema } from './event.schema.js';
 import { FailureCategorySchema } from './failure-taxonomy.js';
+import { CallbackJobSchema } from './job.schema.js';
 
 /**
  * Lifecycle of a task as the relay sees it:
  * accepted (callback durable, job queued) → processing → stored | failed.
  * A success callback that arrives after a failure moves the task back to accepted.
+ * `held`: two authenticated callbacks disagree (see {@link ConflictRecordSchema}); the media
+ * are kept unverified and no outcome event is sent until the conflict is resolved.
  */
-export const TaskStatusSchema = z.enum(['accepted', 'processing', 'stored', 'failed']);
+export const TaskStatusSchema = z.enum(['accepted', 'processing', 'stored', 'failed', 'held']);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
 const jsonField = <T extends z.ZodType>(schema: T) =>
@@ -25,6 +28,18 @@ const jsonField = <T extends z.ZodType>(schema: T) =>
     .optional();
 
 const int = z.coerce.number().int();
+
+/**
+ * A later authenticated callback that disagrees with the accepted one, kept whole on the task
+ * so that an operator (or the provider's API) can choose it: `job` is the job it would have
+ * made.
+ */
+export const ConflictRecordSchema = z.object({
+  fingerprint: z.string(),
+  summary: CallbackSummarySchema,
+  job: CallbackJobSchema,
+});
+export type ConflictRecord = z.infer<typeof ConflictRecordSchema>;
 
 /** The task hash in Redis (HGETALL gives strings; this parses them). */
 export const TaskStateSchema = z.object({
@@ -44,6 +59,18 @@ export const TaskStateSchema = z.object({
   error_category: FailureCategorySchema.optional(),
   error_detail: z.string().optional(),
   job_id: z.string().optional(),
+  /** {@link callbackFingerprint} of the accepted callback. */
+  content_fp: z.string().optional(),
+  /** Summary of the accepted callback. */
+  content: jsonField(CallbackSummarySchema),
+  /** Unix seconds of the provider signature the accepted callback came with, if any. */
+  sig_ts: int.optional(),
+  conflict: jsonField(ConflictRecordSchema),
+  conflict_state: z.enum(['open', 'resolved']).optional(),
+  /** Conflicting deliveries seen (a conflict's repeats included). */
+  conflicts: int.default(0),
+  /** Bumped when an operator's resolution re-runs the task, so its new events get new ids. */
+  revision: int.default(0),
 });
 export type TaskState = z.infer<typeof TaskStateSchema>;
 

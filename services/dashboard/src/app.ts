@@ -1,10 +1,11 @@
-import { type DashboardConfig, relayKeys } from '@runway-relay/contracts';
+import { callbackJobOptions, type DashboardConfig, eventsStreamFor, relayKeys } from '@runway-relay/contracts';
 import { type Logger, type ReadinessCheck, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/worker';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
+import { createConflictAdmin } from './conflict-admin.js';
 import { HttpError } from './errors.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
 import { registerEventRoutes } from './routes/events.route.js';
@@ -74,8 +75,16 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
     logger: deps.logger,
     ...(store ? { presign: (key: string) => store.presign(key, config.PRESIGN_EXPIRY_S) } : {}),
   });
-  registerTaskRoutes(app, { tasks, onRetried: () => metrics.retries.inc() });
-  registerEventRoutes(app, { redis, stream: config.EVENTS_STREAM });
+  const conflicts = createConflictAdmin({
+    redis,
+    queue: deps.queue,
+    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
+    events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
+    jobOptions: callbackJobOptions(config),
+    logger: deps.logger,
+  });
+  registerTaskRoutes(app, { tasks, conflicts, onRetried: () => metrics.retries.inc() });
+  registerEventRoutes(app, { redis, stream: eventsStreamFor(config) });
   mountBullBoard(app, [deps.queue]);
 
   const checks: Record<string, ReadinessCheck> = { redis: () => redis.ping() };

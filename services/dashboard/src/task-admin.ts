@@ -1,5 +1,6 @@
 import {
   type CallbackOutcome,
+  type CallbackSummary,
   jobIdFor,
   parseTaskState,
   type RelayKeys,
@@ -39,6 +40,13 @@ export interface TaskView {
   objects: ObjectView[];
   last_error: { category: string; detail: string } | null;
   jobs: JobView[];
+  /** Two authenticated callbacks disagreed; `open` holds the task until resolved. */
+  conflict: {
+    state: 'open' | 'resolved';
+    accepted: CallbackSummary | null;
+    conflicting: CallbackSummary;
+    deliveries: number;
+  } | null;
 }
 
 /** Outcome of a retry request; expected refusals are values, not exceptions. */
@@ -114,6 +122,15 @@ export function createTaskAdmin(deps: TaskAdminDeps): TaskAdmin {
         objects: await Promise.all(stored.map((object) => objectView(taskId, object))),
         last_error: state.error_category ? { category: state.error_category, detail: state.error_detail ?? '' } : null,
         jobs: await Promise.all(jobs.filter((job): job is Job => job !== undefined).map(jobView)),
+        conflict:
+          state.conflict && state.conflict_state
+            ? {
+                state: state.conflict_state,
+                accepted: state.content ?? null,
+                conflicting: state.conflict.summary,
+                deliveries: state.conflicts,
+              }
+            : null,
       };
     },
 

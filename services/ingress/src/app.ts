@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type IngressConfig, relayKeys } from '@runway-relay/contracts';
+import { eventsStreamFor, type IngressConfig, relayKeys } from '@runway-relay/contracts';
 import { createReplicaWait, type Logger, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
@@ -13,8 +13,8 @@ import { registerCallbackRoutes } from './routes/callback.route.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The body exactly as received, for signatures over the raw bytes and the quarantine. */
-    rawBody?: string;
+    /** The body's bytes exactly as received, for signatures over the raw bytes and the quarantine. */
+    rawBody?: Buffer;
     /** The sender's address after trusted-proxy resolution. */
     clientIp: string;
     /** Set once the body names a valid task, so the completion log line carries it. */
@@ -79,13 +79,15 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
   // Only JSON is a callback: without this, Fastify's built-in text/plain parser would let
   // other content types through to authentication instead of a clear 415.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    request.rawBody = body as string;
-    if (jsonDepthExceeds(body as string, MAX_JSON_DEPTH)) {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    request.rawBody = bytes;
+    const text = bytes.toString('utf8');
+    if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
       done(new HttpError(400, 'body_too_deep', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
       return;
     }
-    parseJson(request, body as string, done);
+    parseJson(request, text, done);
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -152,6 +154,7 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
       : {}),
     metrics: deps.metrics,
     authPolicy,
+    events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
     now: deps.now ?? Date.now,
   });
   registerOpsRoutes(app, { registry: deps.metrics.registry, checks: { redis: () => deps.redis.ping() } });

@@ -1,8 +1,11 @@
-import { type CallbackJob, type CallbackJobOptions, CallbackJobSchema, jobIdFor } from '@runway-relay/contracts';
+import {
+  CALLBACK_JOB_NAME,
+  type CallbackJob,
+  type CallbackJobOptions,
+  CallbackJobSchema,
+  jobIdFor,
+} from '@runway-relay/contracts';
 import type { Queue } from 'bullmq';
-
-/** BullMQ job name of a callback job. */
-export const CALLBACK_JOB_NAME = 'callback';
 
 /**
  * Validates job data against the contract, so the worker never sees a job the contract does

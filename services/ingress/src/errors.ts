@@ -14,6 +14,16 @@ export class HttpError extends Error {
 
 export const unauthorized = (reason: string) => new HttpError(401, 'unauthorized', reason);
 
+export const signatureReplayed = () =>
+  new HttpError(401, 'signature_replayed', 'this signature was already used with another body');
+
+export const signatureStale = () =>
+  new HttpError(
+    401,
+    'signature_stale',
+    'a success may supersede a failure only with a signature newer than the failure it replaces',
+  );
+
 export const invalidCallback = (issues: Array<{ path: string; message: string }>) =>
   new HttpError(422, 'invalid_callback', 'the callback does not match the schema', issues);
 

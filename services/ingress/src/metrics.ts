@@ -17,6 +17,17 @@ export function createIngressMetrics() {
       help: 'Deliveries of a task already accepted (answered 200 duplicate)',
       registers: [registry],
     }),
+    conflicts: new Counter({
+      name: 'relay_callbacks_conflict_total',
+      help: 'Authenticated callbacks that disagree with the one accepted for their task (the task is held)',
+      registers: [registry],
+    }),
+    securityRejections: new Counter({
+      name: 'relay_callbacks_signature_reuse_total',
+      help: 'Callbacks refused for reusing a provider signature: replayed (another body) or stale (not newer than the failure it would supersede)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     rejected: new Counter({
       name: 'relay_callbacks_rejected_total',
       help: 'Callbacks answered with an error, by reason',

@@ -1,4 +1,4 @@
-import { relayKeys, type WorkerConfig } from '@runway-relay/contracts';
+import { eventsStreamFor, relayKeys, type WorkerConfig } from '@runway-relay/contracts';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
 import type { Worker } from 'bullmq';
 import type { Dispatcher } from 'undici';
@@ -35,7 +35,7 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
     objectPrefix: config.S3_PREFIX,
     download: downloadOptionsFromConfig(config, options.agent),
     redis,
-    events: { stream: config.EVENTS_STREAM, maxlen: config.EVENTS_MAXLEN },
+    events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
     metrics: options.metrics,
   };
   return createCallbackWorker({

@@ -41,7 +41,8 @@ export type JobResult =
   | { status: 'stored'; objects: StoredObject[] }
   | { status: 'already_stored' }
   | { status: 'failed'; category: string }
-  | { status: 'superseded' };
+  | { status: 'superseded' }
+  | { status: 'held' };
 
 interface Context {
   deps: ProcessorDeps;
@@ -50,6 +51,8 @@ interface Context {
   log: Logger;
   attempt: number;
   lastAttempt: boolean;
+  /** The task's revision (see TaskState): its outcome events carry it in their ids. */
+  revision: number;
 }
 
 const MEDIA: ReadonlyArray<[MediaKind, (callback: Callback) => string | null]> = [
@@ -62,7 +65,7 @@ function eventHeader<T extends RelayEventType>(ctx: Context, type: T) {
   const { callback } = ctx.data;
   return {
     v: 1 as const,
-    id: outcomeEventId(ctx.job.id ?? '', type),
+    id: outcomeEventId(ctx.job.id ?? '', type, ctx.revision),
     type,
     task_id: callback.task_id,
     at: new Date().toISOString(),
@@ -91,10 +94,28 @@ async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<voi
   ctx.log.warn({ category: failure.category, source: failure.source, detail: failure.detail }, 'task failed');
 }
 
+/**
+ * A task whose callbacks disagree (an open conflict) gets no outcome event: its media stay in
+ * the bucket, unverified, until an operator or the provider's API resolves the conflict and
+ * re-runs the job. Checked right before the outcome is announced.
+ */
+async function holdIfDisputed(ctx: Context): Promise<JobResult | null> {
+  const { callback } = ctx.data;
+  const state = await ctx.deps.tasks.get(callback.task_id);
+  if (state?.conflict_state !== 'open') return null;
+  await ctx.deps.tasks.markHeld(callback.task_id);
+  ctx.deps.metrics.jobs.inc({ outcome: 'held', category: '' });
+  ctx.log.warn('conflicting callbacks for this task: held, no outcome event until the conflict is resolved');
+  return { status: 'held' };
+}
+
 /** A provider failure callback: classify it and emit `task.failed`, unless a success superseded it. */
 async function processFailure(ctx: Context): Promise<JobResult> {
   const { callback } = ctx.data;
   const state = await ctx.deps.tasks.get(callback.task_id);
+  ctx.revision = state?.revision ?? 0;
+  const held = await holdIfDisputed(ctx);
+  if (held) return held;
   if (state?.accepted_outcome === 'success') {
     ctx.log.info('failure callback superseded by a success callback, skipping');
     ctx.deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
@@ -110,6 +131,7 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
   const { callback } = ctx.data;
   const { deps, log } = ctx;
   const state = await deps.tasks.get(callback.task_id);
+  ctx.revision = state?.revision ?? 0;
   if (state?.status === 'stored') {
     log.info('task already stored, nothing to do');
     deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
@@ -165,6 +187,8 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
       throw error;
     }
   }
+  const held = await holdIfDisputed(ctx);
+  if (held) return held;
   await publishEvent(deps.redis, deps.events, {
     ...eventHeader(ctx, 'media.stored'),
     objects,
@@ -187,6 +211,7 @@ function contextOf(deps: ProcessorDeps, job: Job, data: CallbackJob): Context {
     data,
     attempt,
     lastAttempt: attempt >= (job.opts.attempts ?? 1),
+    revision: 0,
     log: deps.logger.child({ task_id: data.callback.task_id, job_id: job.id, attempt }),
   };
 }

@@ -15,6 +15,8 @@ export interface TaskStore {
   recordObject(taskId: string, kind: MediaKind, object: StoredObject): Promise<void>;
   markStored(taskId: string): Promise<void>;
   markFailed(taskId: string, category: FailureCategory, detail: string): Promise<void>;
+  /** The job is done but its callback is disputed: no outcome until the conflict is resolved. */
+  markHeld(taskId: string): Promise<void>;
 }
 
 export function createTaskStore(redis: RedisClient, keys: RelayKeys, ttlSeconds: number): TaskStore {
@@ -31,5 +33,6 @@ export function createTaskStore(redis: RedisClient, keys: RelayKeys, ttlSeconds:
     markStored: (taskId) => write(taskId, { status: 'stored' }, ['error_category', 'error_detail']),
     markFailed: (taskId, category, detail) =>
       write(taskId, { status: 'failed', error_category: category, error_detail: detail.slice(0, 1000) }),
+    markHeld: (taskId) => write(taskId, { status: 'held' }),
   };
 }

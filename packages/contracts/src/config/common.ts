@@ -63,8 +63,27 @@ export const CommonEnvSchema = z.object({
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
+  /**
+   * Redis Stream of the relay's events. Unset: `runway:events`, or `{tag}:events` when
+   * `QUEUE_PREFIX` carries a hash tag, so that on a Redis Cluster the stream shares the slot
+   * of the task records (see {@link eventsStreamFor}).
+   */
+  EVENTS_STREAM: z.string().min(1).max(256).optional(),
+  /** Approximate length the event stream is trimmed to (`XADD MAXLEN ~`). */
+  EVENTS_MAXLEN: envInt(100_000, 1),
 });
 export type CommonConfig = z.infer<typeof CommonEnvSchema>;
+
+/** The events stream when `EVENTS_STREAM` is unset: inside the prefix's hash tag when it has one. */
+export function defaultEventsStream(queuePrefix: string): string {
+  const tag = hashTagOf(queuePrefix);
+  return tag === null ? 'runway:events' : `{${tag}}:events`;
+}
+
+/** The events stream a service writes or reads: `EVENTS_STREAM`, or the default for its prefix. */
+export function eventsStreamFor(config: Pick<CommonConfig, 'EVENTS_STREAM' | 'QUEUE_PREFIX'>): string {
+  return config.EVENTS_STREAM ?? defaultEventsStream(config.QUEUE_PREFIX);
+}
 
 /** Where a service's Redis is: a single server (`REDIS_URL`) or a cluster (`REDIS_CLUSTER_NODES`). */
 export type RedisTarget = Pick<CommonConfig, 'REDIS_URL' | 'REDIS_CLUSTER_NODES'>;

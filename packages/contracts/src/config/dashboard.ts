@@ -30,8 +30,6 @@ export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shap
     S3_PUBLIC_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     /** Lifetime of presigned media URLs, in seconds (S3 allows at most 7 days). */
     PRESIGN_EXPIRY_S: envInt(900, 1, 604_800),
-    /** Redis Stream of the relay's events, read by `GET /api/events`. */
-    EVENTS_STREAM: z.string().min(1).default('runway:events'),
     /** ms in-flight requests get on SIGTERM before the process exits anyway. */
     SHUTDOWN_GRACE_MS: envInt(5000, 0, 600_000),
   })

@@ -64,10 +64,6 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
     WORKER_MAX_STALLED: envInt(3, 0, 100),
     WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
     WORKER_METRICS_PORT: envPort(9464),
-    /** Redis Stream of the events. */
-    EVENTS_STREAM: z.string().min(1).default('runway:events'),
-    /** Approximate length the stream is trimmed to. */
-    EVENTS_MAXLEN: envInt(100_000, 1),
     /** ms running jobs get to finish on SIGTERM. */
     SHUTDOWN_GRACE_MS: envInt(25_000, 0, 600_000),
   })

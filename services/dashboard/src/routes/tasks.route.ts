@@ -1,10 +1,12 @@
 import { TaskIdSchema } from '@runway-relay/contracts';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { ConflictAdmin } from '../conflict-admin.js';
 import { HttpError, notFound, parseInput } from '../errors.js';
 import type { TaskAdmin } from '../task-admin.js';
 
 const TaskParamsSchema = z.object({ taskId: TaskIdSchema });
+const ResolveBodySchema = z.strictObject({ keep: z.enum(['accepted', 'conflicting']) });
 
 /**
  * `GET /api/tasks/:taskId`: the task record, its stored objects (presigned URLs) and jobs.
@@ -16,11 +18,36 @@ const TaskParamsSchema = z.object({ taskId: TaskIdSchema });
  */
 export interface TaskRoutesOptions {
   tasks: TaskAdmin;
+  conflicts: ConflictAdmin;
   /** Called after each accepted retry (metrics). */
   onRetried?: () => void;
 }
 
-export function registerTaskRoutes(app: FastifyInstance, { tasks, onRetried }: TaskRoutesOptions): void {
+export function registerTaskRoutes(app: FastifyInstance, { tasks, conflicts, onRetried }: TaskRoutesOptions): void {
+  /**
+   * `POST /api/tasks/:taskId/conflict` with `{"keep": "accepted" | "conflicting"}`: ends an open
+   * conflict (two authenticated callbacks that disagree) and re-runs the task with the side
+   * kept (202). 409 `no_conflict` when the task has none open.
+   */
+  app.post('/api/tasks/:taskId/conflict', async (request, reply) => {
+    const { taskId } = parseInput(TaskParamsSchema, request.params);
+    const { keep } = parseInput(ResolveBodySchema, request.body ?? {});
+    const result = await conflicts.resolve(taskId, keep, 'operator');
+    if (result.ok) return reply.code(202).send({ status: 'resolved', kept: result.kept, job_id: result.jobId });
+    switch (result.reason) {
+      case 'not_found':
+        throw notFound(`no task ${taskId}`);
+      case 'no_conflict':
+        throw new HttpError(409, 'no_conflict', `task ${taskId} has no open conflict`);
+      case 'job_removed':
+        throw new HttpError(
+          409,
+          'job_removed',
+          `the accepted callback's job ${result.jobId} was removed by retention; keep the conflicting side or re-send the callback`,
+        );
+    }
+  });
+
   app.get('/api/tasks/:taskId', async (request) => {
     const { taskId } = parseInput(TaskParamsSchema, request.params);
     const view = await tasks.get(taskId);

@@ -13,7 +13,14 @@ const none: AuthPolicy = {
   toleranceS: 300,
   disabled: false,
 };
-const request = { sourceIp: '203.0.113.1', pathToken: undefined, headers: {}, rawBody: '{}', taskId: 't1', nowMs };
+const request = {
+  sourceIp: '203.0.113.1',
+  pathToken: undefined,
+  headers: {},
+  rawBody: Buffer.from('{}'),
+  taskId: 't1',
+  nowMs,
+};
 const signed = { 'x-webhook-timestamp': ts, 'x-webhook-signature': signProviderCallback('key', 't1', ts) };
 
 describe('authenticate', () => {
@@ -28,6 +35,7 @@ describe('authenticate', () => {
     expect(authenticate(policy, { ...request, headers: signed })).toEqual({
       ok: true,
       methods: ['ip_allowlist', 'provider_hmac'],
+      providerSignature: { timestamp: Number(signed['x-webhook-timestamp']), value: signed['x-webhook-signature'] },
     });
     expect(authenticate(policy, { ...request, headers: {} })).toEqual({ ok: false, reason: 'signature required' });
     expect(authenticate(policy, { ...request, sourceIp: '192.0.2.1', headers: signed })).toEqual({

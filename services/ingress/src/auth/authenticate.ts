@@ -22,12 +22,23 @@ export interface AuthRequest {
   /** The `:token` path segment, or undefined on the token-less routes. */
   pathToken: string | undefined;
   headers: IncomingHttpHeaders;
-  rawBody: string;
+  /** The body's exact bytes (Standard Webhooks sign them, not a decoded string). */
+  rawBody: Buffer;
   taskId: string | undefined;
   nowMs: number;
 }
 
-export type AuthResult = { ok: true; methods: AuthMethod[] } | { ok: false; reason: string };
+/** The provider signature a callback was accepted with: the replay cache and the supersede rule need it. */
+export interface ProviderSignature {
+  /** `X-Webhook-Timestamp`, Unix seconds. */
+  timestamp: number;
+  /** `X-Webhook-Signature` as sent (trimmed). */
+  value: string;
+}
+
+export type AuthResult =
+  | { ok: true; methods: AuthMethod[]; providerSignature?: ProviderSignature }
+  | { ok: false; reason: string };
 
 const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
   const value = headers[name];
@@ -46,7 +57,12 @@ function checkSignature(policy: AuthPolicy, request: AuthRequest): AuthResult {
       nowMs: request.nowMs,
       toleranceS: policy.toleranceS,
     });
-    return result.ok ? { ok: true, methods: ['provider_hmac'] } : result;
+    if (!result.ok) return result;
+    return {
+      ok: true,
+      methods: ['provider_hmac'],
+      providerSignature: { timestamp: Number(header(headers, 'x-webhook-timestamp')), value: providerSignature.trim() },
+    };
   }
   const standardSignature = header(headers, 'webhook-signature');
   if (standardSignature !== undefined && policy.webhookSecrets.length > 0) {
@@ -76,11 +92,13 @@ export function authenticate(policy: AuthPolicy, request: AuthRequest): AuthResu
     if (!constantTimeEqual(policy.pathToken, request.pathToken)) return { ok: false, reason: 'wrong path token' };
     methods.push('path_token');
   }
+  let providerSignature: ProviderSignature | undefined;
   if (policy.hmacKeys.length > 0 || policy.webhookSecrets.length > 0) {
     const signature = checkSignature(policy, request);
     if (!signature.ok) return signature;
     methods.push(...signature.methods);
+    providerSignature = signature.providerSignature;
   }
-  if (methods.length > 0) return { ok: true, methods };
+  if (methods.length > 0) return providerSignature ? { ok: true, methods, providerSignature } : { ok: true, methods };
   return policy.disabled ? { ok: true, methods: ['none'] } : { ok: false, reason: 'no authentication configured' };
 }

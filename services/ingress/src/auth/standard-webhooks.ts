@@ -10,8 +10,8 @@ export interface StandardWebhookInput {
   timestamp: string | undefined;
   /** Space-separated `v1,<base64>` signatures. */
   signatureHeader: string | undefined;
-  /** The exact bytes of the body as received. */
-  rawBody: string;
+  /** The exact bytes of the body as received: a decoded string would hide invalid UTF-8. */
+  rawBody: Buffer;
   nowMs: number;
   toleranceS: number;
 }
@@ -20,9 +20,9 @@ function secretBytes(secret: string): Buffer {
   return Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
 }
 
-/** Signs a payload the Standard Webhooks way (used by tests and by redelivery). */
-export function signStandardWebhook(secret: string, id: string, timestamp: string, body: string): string {
-  const mac = createHmac('sha256', secretBytes(secret)).update(`${id}.${timestamp}.${body}`).digest('base64');
+/** Signs a payload the Standard Webhooks way, over the body's bytes (used by tests and by redelivery). */
+export function signStandardWebhook(secret: string, id: string, timestamp: string, body: string | Buffer): string {
+  const mac = createHmac('sha256', secretBytes(secret)).update(`${id}.${timestamp}.`).update(body).digest('base64');
   return `v1,${mac}`;
 }
 

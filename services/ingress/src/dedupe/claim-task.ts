@@ -1,22 +1,47 @@
-import { type Callback, jobIdFor, type RelayKeys } from '@runway-relay/contracts';
+import {
+  type CallbackJob,
+  type CallbackSummary,
+  CallbackSummarySchema,
+  type ConflictRecord,
+  callbackFingerprint,
+  jobIdFor,
+  type RelayKeys,
+  summarizeCallback,
+} from '@runway-relay/contracts';
 import type { RedisClient } from '@runway-relay/runtime';
 
 /**
- * The dedupe decision and the task record, in one atomic script (DESIGN §4).
+ * The dedupe decision, the replay check and the task record, in one atomic script
+ * (docs/ingress.md, "Deduplication" and "Replayed signatures").
  *
- * KEYS: 1 task hash, 2 success job hash, 3 failure job hash.
- * ARGV: 1 outcome, 2 now (ms), 3 ttl (s), 4 code, 5 msg, 6 video_id, 7 job id, 8 extra JSON.
+ * KEYS: 1 task hash, 2 success job hash, 3 failure job hash, 4 signature replay record.
+ * ARGV: 1 outcome, 2 now (ms), 3 ttl (s), 4 code, 5 msg, 6 video_id, 7 job id, 8 extra JSON,
+ *       9 content fingerprint, 10 content summary JSON, 11 conflict record JSON,
+ *       12 body sha256 ('' without a provider signature), 13 signature Unix seconds (''),
+ *       14 replay record ttl (s).
  *
- * Returns `new` (this delivery claimed the task: add the job), `ensure` (claimed before but
- * the job is not in Redis yet — a concurrent delivery is adding it, or one crashed before it
- * could: add it again, BullMQ ignores a second add of the same id) or `duplicate`.
+ * Returns `{decision, accepted summary}`. Decisions:
+ * - `replayed`: the provider signature was seen before with another body (nothing written);
+ * - `stale`: a success whose signature is not newer than the failure it would supersede;
+ * - `new`: this delivery claimed the task: add the job;
+ * - `ensure`: claimed before but the job is not in Redis yet (a concurrent delivery is adding
+ *   it, or one crashed before it could): add it again, BullMQ ignores a second add of an id;
+ * - `duplicate`: the same callback again;
+ * - `conflict`: an authenticated callback that disagrees with the accepted one; recorded on
+ *   the task (the first one whole), the task held until it is resolved.
  * A task is only ever called duplicate when its job exists or the worker already moved it on,
  * so a crash between the claim and the add cannot swallow a provider retry.
  */
 const CLAIM_SCRIPT = `
+local outcome = ARGV[1]
+if ARGV[12] ~= '' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen and seen ~= ARGV[12] then return {'replayed', ''} end
+  if not seen then redis.call('SET', KEYS[4], ARGV[12], 'EX', ARGV[14]) end
+end
 local accepted = redis.call('HGET', KEYS[1], 'accepted_outcome')
 local status = redis.call('HGET', KEYS[1], 'status')
-local outcome = ARGV[1]
+local content = redis.call('HGET', KEYS[1], 'content') or ''
 local function touch(duplicate)
   redis.call('HSET', KEYS[1], 'last_received_at', ARGV[2])
   redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
@@ -26,63 +51,120 @@ end
 local function claimed_job_exists(job_key)
   return status ~= 'accepted' or redis.call('EXISTS', job_key) == 1
 end
-if accepted == 'success' then
-  touch(true)
-  if outcome == 'success' and not claimed_job_exists(KEYS[2]) then return 'ensure' end
-  return 'duplicate'
+local function conflict()
+  touch(false)
+  redis.call('HINCRBY', KEYS[1], 'conflicts', 1)
+  if redis.call('HGET', KEYS[1], 'conflict_state') ~= 'open' then
+    redis.call('HSET', KEYS[1], 'conflict', ARGV[11], 'conflict_state', 'open', 'updated_at', ARGV[2])
+    -- A finished task is held again; one still queued or running is held by its worker.
+    if status == 'stored' or status == 'failed' then redis.call('HSET', KEYS[1], 'status', 'held') end
+  end
+  return {'conflict', content}
 end
-if accepted == 'failure' and outcome == 'failure' then
-  touch(true)
-  if not claimed_job_exists(KEYS[3]) then return 'ensure' end
-  return 'duplicate'
+if accepted then
+  local fingerprint = redis.call('HGET', KEYS[1], 'content_fp')
+  local same = (not fingerprint) or fingerprint == ARGV[9]
+  if accepted == 'failure' and outcome == 'success' then
+    local failure_ts = tonumber(redis.call('HGET', KEYS[1], 'sig_ts') or '')
+    local success_ts = tonumber(ARGV[13])
+    if failure_ts and success_ts and success_ts <= failure_ts then return {'stale', content} end
+  elseif not same then
+    return conflict()
+  else
+    touch(true)
+    if not claimed_job_exists(accepted == 'success' and KEYS[2] or KEYS[3]) then return {'ensure', content} end
+    return {'duplicate', content}
+  end
 end
 -- unknown task, or a success superseding a failure
 redis.call('HSET', KEYS[1], 'accepted_outcome', outcome, 'status', 'accepted', 'code', ARGV[4], 'msg', ARGV[5],
-  'video_id', ARGV[6], 'job_id', ARGV[7], 'extra', ARGV[8], 'updated_at', ARGV[2], 'attempts', 0)
+  'video_id', ARGV[6], 'job_id', ARGV[7], 'extra', ARGV[8], 'updated_at', ARGV[2], 'attempts', 0,
+  'content_fp', ARGV[9], 'content', ARGV[10])
+if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'sig_ts', ARGV[13]) else redis.call('HDEL', KEYS[1], 'sig_ts') end
 redis.call('HDEL', KEYS[1], 'error_category', 'error_detail')
 redis.call('HSETNX', KEYS[1], 'first_received_at', ARGV[2])
 touch(false)
-return 'new'
+return {'new', content}
 `;
 
-export type ClaimDecision = 'new' | 'ensure' | 'duplicate';
+export type ClaimDecision = 'new' | 'ensure' | 'duplicate' | 'conflict' | 'replayed' | 'stale';
+
+export interface ClaimResult {
+  decision: ClaimDecision;
+  /** Summary of the callback the task had accepted before this delivery (null for a new task). */
+  accepted: CallbackSummary | null;
+  /** This delivery as a conflict record (kept on the task when the decision is `conflict`). */
+  delivery: ConflictRecord;
+}
+
+const DECISIONS: ReadonlySet<string> = new Set(['new', 'ensure', 'duplicate', 'conflict', 'replayed', 'stale']);
 
 interface ClaimCommand {
-  relayClaimTask(taskKey: string, successJobKey: string, failureJobKey: string, ...args: string[]): Promise<string>;
+  relayClaimTask(...keysAndArgs: string[]): Promise<[string, string]>;
 }
 
 /** Registers the script on a connection (ioredis sends EVALSHA and falls back to EVAL). */
 export function defineClaimCommand(redis: RedisClient): void {
-  redis.defineCommand('relayClaimTask', { numberOfKeys: 3, lua: CLAIM_SCRIPT });
+  redis.defineCommand('relayClaimTask', { numberOfKeys: 4, lua: CLAIM_SCRIPT });
 }
 
-export interface ClaimInput {
-  callback: Callback;
-  extra: Record<string, unknown>;
-  nowMs: number;
+/** What the replay cache needs of a provider-signed delivery. */
+export interface SignedDelivery {
+  /** sha256 of `<task_id>.<timestamp>.<signature>`: names the replay record. */
+  signatureFingerprint: string;
+  /** sha256 of the raw body. */
+  bodySha256: string;
+  /** Unix seconds of the signature. */
+  timestamp: number;
+  /** Seconds the replay record is kept: longer than the window in which the signature is accepted. */
   ttlSeconds: number;
 }
 
+export interface ClaimInput {
+  /** The job this delivery makes if it claims the task. */
+  job: CallbackJob;
+  nowMs: number;
+  ttlSeconds: number;
+  /** Set when the delivery carried a valid provider signature. */
+  signed?: SignedDelivery;
+}
+
+function parseSummary(text: string): CallbackSummary | null {
+  if (text === '') return null;
+  const parsed = CallbackSummarySchema.safeParse(JSON.parse(text));
+  return parsed.success ? parsed.data : null;
+}
+
 /** Runs the claim script for one callback. */
-export async function claimTask(redis: RedisClient, keys: RelayKeys, input: ClaimInput): Promise<ClaimDecision> {
-  const { callback } = input;
-  const jobId = jobIdFor(callback.task_id, callback.outcome);
+export async function claimTask(redis: RedisClient, keys: RelayKeys, input: ClaimInput): Promise<ClaimResult> {
+  const { job, signed } = input;
+  const { callback } = job;
+  const delivery: ConflictRecord = {
+    fingerprint: callbackFingerprint(callback),
+    summary: summarizeCallback(callback, job.receipt.received_at),
+    job,
+  };
   const command = redis as unknown as ClaimCommand;
-  const decision = await command.relayClaimTask(
+  const [decision, accepted] = await command.relayClaimTask(
     keys.task(callback.task_id),
     keys.job(jobIdFor(callback.task_id, 'success')),
     keys.job(jobIdFor(callback.task_id, 'failure')),
+    keys.signature(signed?.signatureFingerprint ?? 'none'),
     callback.outcome,
     String(input.nowMs),
     String(input.ttlSeconds),
     String(callback.code),
     callback.msg,
     callback.video_id ?? '',
-    jobId,
-    JSON.stringify(input.extra),
+    jobIdFor(callback.task_id, callback.outcome),
+    JSON.stringify(job.extra),
+    delivery.fingerprint,
+    JSON.stringify(delivery.summary),
+    JSON.stringify(delivery),
+    signed?.bodySha256 ?? '',
+    signed ? String(signed.timestamp) : '',
+    String(signed?.ttlSeconds ?? 1),
   );
-  if (decision !== 'new' && decision !== 'ensure' && decision !== 'duplicate') {
-    throw new Error(`unexpected claim decision ${decision}`);
-  }
-  return decision;
+  if (!DECISIONS.has(decision)) throw new Error(`unexpected claim decision ${decision}`);
+  return { decision: decision as ClaimDecision, accepted: parseSummary(accepted), delivery };
 }

@@ -1,6 +1,9 @@
+import { createHash } from 'node:crypto';
 import {
+  type CallbackJob,
   callbackJobOptions,
   describeIssues,
+  type EventStreamOptions,
   type IngressConfig,
   peekTaskId,
   RawCallbackSchema,
@@ -9,10 +12,18 @@ import {
 import type { RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AuthPolicy, authenticate } from '../auth/authenticate.js';
-import { claimTask } from '../dedupe/claim-task.js';
+import { type AuthPolicy, authenticate, type ProviderSignature } from '../auth/authenticate.js';
+import { type ClaimResult, claimTask, type SignedDelivery } from '../dedupe/claim-task.js';
+import { publishConflict } from '../dedupe/conflict-event.js';
 import { enqueueCallback, validCallbackJob } from '../enqueue.js';
-import { invalidCallback, notReplicated, redisUnavailable, unauthorized } from '../errors.js';
+import {
+  invalidCallback,
+  notReplicated,
+  redisUnavailable,
+  signatureReplayed,
+  signatureStale,
+  unauthorized,
+} from '../errors.js';
 import { extraFields } from '../extra-fields.js';
 import type { IngressMetrics } from '../metrics.js';
 import { quarantineBody } from '../quarantine.js';
@@ -26,6 +37,8 @@ export interface CallbackRouteDeps {
   keys: RelayKeys;
   metrics: IngressMetrics;
   authPolicy: AuthPolicy;
+  /** Where `task.conflict` events go. */
+  events: EventStreamOptions;
   /** ms since the epoch; injected so tests can move the clock. */
   now: () => number;
 }
@@ -59,6 +72,25 @@ async function confirmReplicated(request: FastifyRequest, metrics: IngressMetric
   throw notReplicated(RETRY_AFTER_S);
 }
 
+const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** The replay-cache input of a provider-signed delivery (see `claimTask`). */
+function signedDelivery(
+  taskId: string,
+  signature: ProviderSignature,
+  rawBody: Buffer,
+  toleranceS: number,
+): SignedDelivery {
+  return {
+    signatureFingerprint: sha256(`${taskId}.${signature.timestamp}.${signature.value}`),
+    bodySha256: sha256(rawBody),
+    timestamp: signature.timestamp,
+    // A signature is accepted while its timestamp is within ±tolerance of now: remember it
+    // for the whole window, plus a minute of clock drift between ingress replicas.
+    ttlSeconds: 2 * toleranceS + 60,
+  };
+}
+
 function handler(deps: CallbackRouteDeps) {
   const jobOptions = callbackJobOptions(deps.config);
   const ttlSeconds = deps.config.TASK_TTL_DAYS * 86_400;
@@ -72,7 +104,7 @@ function handler(deps: CallbackRouteDeps) {
       sourceIp: request.clientIp,
       pathToken: params.token,
       headers: request.headers,
-      rawBody: request.rawBody ?? '',
+      rawBody: request.rawBody ?? Buffer.alloc(0),
       taskId: taskIdHint,
       nowMs,
     });
@@ -91,7 +123,7 @@ function handler(deps: CallbackRouteDeps) {
           source_ip: request.clientIp,
           path: request.routeOptions.url ?? '',
           issues,
-          body: request.rawBody ?? '',
+          body: request.rawBody?.toString('utf8') ?? '',
         }),
       );
       request.log.warn({ task_id: taskIdHint, issues }, 'callback quarantined: schema mismatch');
@@ -100,29 +132,63 @@ function handler(deps: CallbackRouteDeps) {
 
     const callback = parsed.data;
     request.taskId = callback.task_id;
-    const extra = extraFields(body);
+    const receivedAt = new Date(nowMs).toISOString();
+    const job: CallbackJob = validCallbackJob({
+      v: 1,
+      callback,
+      receipt: {
+        received_at: receivedAt,
+        request_id: request.id,
+        source_ip: request.clientIp,
+        auth: auth.methods,
+        path: request.routeOptions.url ?? '',
+      },
+      extra: extraFields(body),
+    });
     const session = deps.replicaWait?.begin();
-    const decision = await durably(request, 'claim', () =>
-      claimTask(deps.redis, deps.keys, { callback, extra, nowMs, ttlSeconds }),
+    const claim: ClaimResult = await durably(request, 'claim', () =>
+      claimTask(deps.redis, deps.keys, {
+        job,
+        nowMs,
+        ttlSeconds,
+        ...(auth.providerSignature
+          ? {
+              signed: signedDelivery(
+                callback.task_id,
+                auth.providerSignature,
+                request.rawBody ?? Buffer.alloc(0),
+                deps.config.CALLBACK_TOLERANCE_S,
+              ),
+            }
+          : {}),
+      }),
     );
-    if (decision !== 'duplicate') {
-      const job = validCallbackJob({
-        v: 1,
-        callback,
-        receipt: {
-          received_at: new Date(nowMs).toISOString(),
-          request_id: request.id,
-          source_ip: request.clientIp,
-          auth: auth.methods,
-          path: request.routeOptions.url ?? '',
-        },
-        extra,
-      });
+    const { decision } = claim;
+    if (decision === 'replayed' || decision === 'stale') {
+      deps.metrics.securityRejections.inc({ reason: decision });
+      request.log.warn({ task_id: callback.task_id, decision }, 'callback refused: signature reused');
+      throw decision === 'replayed' ? signatureReplayed() : signatureStale();
+    }
+    if (decision === 'new' || decision === 'ensure') {
       await durably(request, 'enqueue', () => enqueueCallback(deps.queue, job, jobOptions));
+    }
+    if (decision === 'conflict' && claim.accepted) {
+      const accepted = claim.accepted;
+      await durably(request, 'conflict_event', () =>
+        publishConflict(deps.redis, deps.events, { taskId: callback.task_id, accepted, conflicting: claim.delivery }),
+      );
     }
     // Every 200 stops the provider's retries, so each one waits for the replicas, duplicates
     // included: the claim always writes, and its acknowledgement covers the original job too.
     if (session) await confirmReplicated(request, deps.metrics, session);
+    if (decision === 'conflict') {
+      deps.metrics.conflicts.inc();
+      request.log.warn(
+        { task_id: callback.task_id, outcome: callback.outcome, accepted_outcome: claim.accepted?.outcome },
+        'conflicting callback: the task is held until the conflict is resolved',
+      );
+      return reply.send({ status: 'conflict', task_id: callback.task_id });
+    }
     if (decision === 'new') {
       deps.metrics.received.inc({ outcome: callback.outcome });
       request.log.info(

@@ -1,12 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { MediaKind } from '@runway-relay/contracts';
+import { redactUrl } from '@runway-relay/contracts';
 import { type Agent, type Dispatcher, request } from 'undici';
 import { DownloadError, errorForStatus, toDownloadError } from './download-error.js';
 import type { DownloadOptions } from './download-options.js';
 import { createMediaEndCheck } from './media-end-check.js';
 import { expectKind, isAcceptableContentType, SNIFF_BYTES, sniffMedia } from './media-sniff.js';
 import { type DownloadResult, meterBody } from './metered-body.js';
-import { redactUrl } from './redact-url.js';
 import { createSafeAgent } from './safe-agent.js';
 import { assertUrlAllowed, parseDownloadUrl } from './url-policy.js';
 

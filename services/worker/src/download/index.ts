@@ -1,3 +1,4 @@
+export { redactUrl } from '@runway-relay/contracts';
 export { hostAllowed, isForbiddenAddress } from './address-policy.js';
 export { type OpenedDownload, openDownload } from './download.js';
 export {
@@ -11,5 +12,4 @@ export {
 export { type DownloadOptions, downloadOptionsFromConfig, safeAgentOptionsFromConfig } from './download-options.js';
 export { expectKind, isAcceptableContentType, type SniffedMedia, sniffMedia } from './media-sniff.js';
 export type { DownloadResult } from './metered-body.js';
-export { redactUrl } from './redact-url.js';
 export { createSafeAgent, type SafeAgentOptions } from './safe-agent.js';

@@ -1,5 +1,5 @@
+import { redactUrl } from '@runway-relay/contracts';
 import { describe, expect, it } from 'vitest';
-import { redactUrl } from './redact-url.js';
 import { assertUrlAllowed, parseDownloadUrl, type UrlPolicy } from './url-policy.js';
 
 const strict: UrlPolicy = { allowHttp: false, allowPrivate: false, allowedHosts: [] };

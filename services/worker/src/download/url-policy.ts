@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
+import { redactUrl } from '@runway-relay/contracts';
 import { hostAllowed, isForbiddenAddress } from './address-policy.js';
 import { DownloadError } from './download-error.js';
-import { redactUrl } from './redact-url.js';
 
 /** The parts of the download options that decide which URLs may be requested. */
 export interface UrlPolicy {
