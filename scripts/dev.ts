@@ -123,6 +123,10 @@ async function main(): Promise<void> {
   say(`  admin API   ${dashboard}/api/tasks/<task_id>, ${dashboard}/api/events`);
   say(`  metrics     ${ingress}/metrics  ${worker}/metrics  ${dashboard}/metrics`);
   say(`  S3          ${env.S3_ENDPOINT} bucket ${env.S3_BUCKET ?? 'runway-media'}`);
+  // The signature does not cover the body: production pins the provider's media hosts.
+  say(
+    `  media hosts ${env.DOWNLOAD_ALLOWED_HOSTS ? env.DOWNLOAD_ALLOWED_HOSTS : 'any (in production set DOWNLOAD_ALLOWED_HOSTS=<the provider media hosts>, see docs/security.md)'}`,
+  );
   say('try a simulated batch (media served by the simulator, stored in the bucket):');
   say(`  npm run simulate -- --ingress ${ingress}/callbacks/runway --hmac-key ${key} --tasks 20`);
   say('Ctrl-C stops everything.');
