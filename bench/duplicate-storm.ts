@@ -1,7 +1,7 @@
 /**
  * A storm of redeliveries: 10,000 signed deliveries of 1,000 tasks (10 each), 100 in flight,
  * interleaved so the copies of a task race each other. Exactly 1,000 jobs and 1,000
- * `received` answers must come out (DESIGN §4); the figure reported is deliveries per second.
+ * `received` answers must come out (docs/architecture.md §4); the figure reported is deliveries per second.
  */
 import { DEFAULT_QUEUE_NAME } from '@runway-relay/contracts';
 import { startRedisServer } from '@runway-relay/testkit';

@@ -1,5 +1,5 @@
 /**
- * `npm run dev`: the whole stack on this machine without Docker (DESIGN §10).
+ * `npm run dev`: the whole stack on this machine without Docker (see the README's quickstart).
  * Spawns redis-server when REDIS_URL (and REDIS_CLUSTER_NODES) is unset and an embedded S3-compatible server when
  * S3_ENDPOINT is unset, then ingress, worker and dashboard with pretty logs; prints the
  * URLs and a ready-to-paste signed curl; Ctrl-C stops everything.

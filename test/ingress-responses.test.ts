@@ -30,7 +30,7 @@ afterEach(async () => {
 const post = (body: unknown, headers: Record<string, string>, url = '/callbacks/runway') =>
   ingress.app.inject({ method: 'POST', url, headers, payload: typeof body === 'string' ? body : JSON.stringify(body) });
 
-describe('callback responses (DESIGN §2)', () => {
+describe('callback responses (docs/architecture.md §2)', () => {
   it('accepts a signed callback (200 received), then answers the same again 200 duplicate', async () => {
     ingress = await buildTestIngress(redisServer.url);
     const taskId = randomUUID();
@@ -234,7 +234,7 @@ describe('callback responses (DESIGN §2)', () => {
   });
 });
 
-describe('other authentication modes (DESIGN §3)', () => {
+describe('other authentication modes (docs/architecture.md §3)', () => {
   it('path token: the right token passes, a wrong or missing one is 401, constant-time compared', async () => {
     const token = 'tok_0123456789abcdef0123';
     ingress = await buildTestIngress(redisServer.url, { CALLBACK_HMAC_KEYS: '', CALLBACK_PATH_TOKEN: token });

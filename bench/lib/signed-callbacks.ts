@@ -6,7 +6,7 @@ export const BENCH_HMAC_KEY = 'bench-key-0123456789abcdef0123';
 /** Where the load goes, on the ingress and on the baseline alike. */
 export const CALLBACK_PATH = '/callbacks/runway';
 
-/** A success callback as in DESIGN §2 (about 300 bytes); `media` points it at real files. */
+/** A success callback as in docs/architecture.md §2 (about 300 bytes); `media` points it at real files. */
 export function successBody(taskId: string, media?: { video: string; image: string }): string {
   return JSON.stringify({
     code: 200,

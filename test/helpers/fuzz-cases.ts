@@ -40,7 +40,7 @@ const FAILURE_MESSAGES = [
   'Concurrent generation limit reached',
 ];
 
-/** A well-formed callback in one of the documented variants (DESIGN §2). */
+/** A well-formed callback in one of the documented variants (docs/architecture.md §2). */
 export function baseBody(rng: Rng, id: string): JsonObject {
   const video = `https://cdn.example.com/k/${id}.mp4?sig=x`;
   const image = `https://cdn.example.com/m/${id}.png?sig=x`;

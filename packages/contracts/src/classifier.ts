@@ -39,7 +39,7 @@ const RULES: readonly Rule[] = (
 ).map((rule) => ({ ...rule, fragments: rule.fragments.map(normalizeMessage) }));
 
 /**
- * Classifies a failure callback from its provider code and message (DESIGN §7).
+ * Classifies a failure callback from its provider code and message (docs/architecture.md §7).
  * Pure: same input, same answer. Codes other than 400 and 500 are `unknown`.
  */
 export function classifyProviderFailure(code: number, message: string): FailureClass {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-/** Categories of a failure reported by the provider in a callback (DESIGN §7). */
+/** Categories of a failure reported by the provider in a callback (docs/architecture.md §7). */
 export const PROVIDER_CATEGORIES = [
   'content_policy',
   'prompt_moderation',

@@ -4,7 +4,7 @@
  * Cluster slot with the queue's keys and multi-key scripts stay legal.
  */
 export interface RelayKeys {
-  /** Hash with the state of one task (DESIGN §4). */
+  /** Hash with the state of one task (docs/architecture.md §4). */
   task(taskId: string): string;
   /** Capped list of authenticated bodies that failed the schema, for an operator to inspect. */
   quarantine: string;

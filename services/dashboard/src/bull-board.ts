@@ -4,7 +4,7 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 
-/** Where Bull Board is served (DESIGN §8: internal listener, behind basic auth). */
+/** Where Bull Board is served (docs/architecture.md §8: internal listener, behind basic auth). */
 export const BULL_BOARD_PATH = '/admin/queues';
 
 /** Mounts Bull Board for `queues` at {@link BULL_BOARD_PATH}; auth comes from the app's hook. */

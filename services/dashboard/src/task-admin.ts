@@ -84,7 +84,7 @@ async function jobView(job: Job): Promise<JobView> {
   };
 }
 
-/** Task inspection and retry over the task record (DESIGN §4) and the callbacks queue. */
+/** Task inspection and retry over the task record (docs/architecture.md §4) and the callbacks queue. */
 export function createTaskAdmin(deps: TaskAdminDeps): TaskAdmin {
   const { redis, queue, keys } = deps;
   const now = deps.now ?? Date.now;

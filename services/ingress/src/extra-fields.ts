@@ -20,7 +20,7 @@ function pickUnknown(source: Record<string, unknown>, known: Set<string>): Recor
 
 /**
  * The fields of a callback body that the schema does not model. They are kept with the
- * task (DESIGN §2: unknown fields are stored, never a reason to reject).
+ * task (docs/architecture.md §2: unknown fields are stored, never a reason to reject).
  */
 export function extraFields(body: unknown): Record<string, unknown> {
   if (!isRecord(body)) return {};

@@ -8,7 +8,7 @@ import {
 } from '@runway-relay/contracts';
 import type { RedisClient } from '@runway-relay/runtime';
 
-/** The worker's reads and writes of the task record the ingress created (DESIGN §4). */
+/** The worker's reads and writes of the task record the ingress created (docs/architecture.md §4). */
 export interface TaskStore {
   get(taskId: string): Promise<TaskState | null>;
   markProcessing(taskId: string, attempt: number): Promise<void>;

@@ -58,7 +58,7 @@ export const CommonEnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/)
     .default(DEFAULT_QUEUE_NAME),
-  /** Days a task's state record is kept in Redis (DESIGN §4: at least 30). */
+  /** Days a task's state record is kept in Redis (docs/architecture.md §4: at least 30). */
   TASK_TTL_DAYS: envInt(30, 30, 3650),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

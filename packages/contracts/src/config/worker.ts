@@ -21,7 +21,7 @@ export const StorageEnvSchema = z.object({
     .default('runway'),
   /**
    * Multipart part size in bytes. The minio client buffers one part in memory and, for a
-   * stream of unknown size, would otherwise pick 528 MiB parts (see docs/decisions.md).
+   * stream of unknown size, would otherwise pick 528 MiB parts (measured in docs/worker.md).
    */
   S3_PART_SIZE: envInt(8 * 1024 * 1024, 5 * 1024 * 1024, 512 * 1024 * 1024),
 });

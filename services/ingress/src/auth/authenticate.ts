@@ -6,7 +6,7 @@ import { constantTimeEqual } from './constant-time.js';
 import { verifyProviderSignature } from './provider-signature.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
-/** Who may call us (DESIGN §3). Every configured mode must pass; the two signature schemes are alternatives. */
+/** Who may call us (docs/architecture.md §3). Every configured mode must pass; the two signature schemes are alternatives. */
 export interface AuthPolicy {
   hmacKeys: readonly string[];
   webhookSecrets: readonly string[];

@@ -21,7 +21,7 @@ export function signProviderCallback(key: string, taskId: string, timestamp: str
 }
 
 /**
- * Verifies the provider's callback signature (DESIGN §3). The body itself is not signed by
+ * Verifies the provider's callback signature (docs/architecture.md §3). The body itself is not signed by
  * this scheme, only the task id and the timestamp.
  */
 export function verifyProviderSignature(input: ProviderSignatureInput): Verification {

@@ -46,7 +46,7 @@ export interface CallbackRouteDeps {
 /** Seconds the provider is asked to wait before retrying while Redis is away. */
 const RETRY_AFTER_S = 30;
 
-/** Paths the provider may post to (DESIGN §2). The token route exists only when a token is configured. */
+/** Paths the provider may post to (docs/architecture.md §2). The token route exists only when a token is configured. */
 export const CALLBACK_PATHS = ['/callbacks/runway', '/runway-video-callback'] as const;
 export const TOKEN_PATH = '/callbacks/runway/:token';
 

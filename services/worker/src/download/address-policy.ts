@@ -42,7 +42,7 @@ function buildBlockList(): BlockList {
   return list;
 }
 
-// Immutable after construction, so sharing it is not the mutable singleton STYLE §7 warns about.
+// Immutable after construction, so sharing it is not a mutable module-level singleton.
 const BLOCKED = buildBlockList();
 
 /**

@@ -36,7 +36,7 @@ export interface OpenedDownload {
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /**
- * Opens a streaming download of provider media (DESIGN §6): follows redirects itself so each
+ * Opens a streaming download of provider media (docs/architecture.md §6): follows redirects itself so each
  * hop is checked (scheme, host allow-list, and, in the agent, the connected address), maps
  * error statuses, refuses an unacceptable Content-Type or an oversized Content-Length before
  * reading, then sniffs the first bytes; while streaming, checks the size against the limit and

@@ -72,7 +72,7 @@ export function pathExtension(pathname: string): string {
 }
 
 /**
- * Whether a declared Content-Type may be downloaded as `kind` (DESIGN §6): `video/*` for a
+ * Whether a declared Content-Type may be downloaded as `kind` (docs/architecture.md §6): `video/*` for a
  * video, `image/*` for a cover. A generic binary type (or none at all, which object stores
  * sometimes send) is accepted only when one of `urlPaths` ends in an extension of the kind;
  * anything else (an HTML error page above all) is refused before reading the body.

@@ -3,7 +3,7 @@ import type { StorageConfig } from '@runway-relay/contracts';
 import * as Minio from 'minio';
 import { StorageError } from './storage-error.js';
 
-/** Object metadata written with every stored media file (DESIGN §6). */
+/** Object metadata written with every stored media file (docs/architecture.md §6). */
 export interface MediaMetadata {
   taskId: string;
   videoId: string | null;
