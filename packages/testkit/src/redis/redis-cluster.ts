@@ -33,8 +33,19 @@ export interface RedisClusterHarness {
   masterForSlot(slot: number): Promise<number>;
   /** The topology as a live node sees it. */
   topology(): Promise<ClusterNodeView[]>;
+  /** Port of a replica of the master on `masterPort`, as a live node sees it. */
+  replicaOf(masterPort: number): Promise<number>;
+  /** Sends one command to one node, e.g. `CLIENT KILL TYPE replica` or `CLUSTER FAILOVER FORCE`. */
+  command(port: number, ...args: string[]): Promise<unknown>;
   /** Kills a node at once (SIGKILL), as a crash would. */
   killNode(port: number): Promise<void>;
+  /**
+   * Freezes a node (SIGSTOP), as a hung host: its sockets stay open but it answers nothing.
+   * The harness leaves it out of every check (topology, health) until {@link resumeNode}.
+   */
+  pauseNode(port: number): Promise<void>;
+  /** Lets a node frozen by {@link pauseNode} run again (SIGCONT). */
+  resumeNode(port: number): Promise<void>;
   /**
    * Waits until `slot` is served by a live master other than `deadPort` and every live node
    * reports `cluster_state:ok`; returns the new master's port.
@@ -69,6 +80,8 @@ interface Node {
   busPort: number;
   dir: string;
   child?: ChildProcess;
+  /** Frozen by SIGSTOP: a command sent to it would hang, so checks skip it. */
+  paused?: boolean;
 }
 
 /**
@@ -114,8 +127,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     }
     return redis.call(...(args as [string, ...string[]]));
   };
-  const alive = () =>
-    nodes.filter((node) => node.child && node.child.exitCode === null && node.child.signalCode === null);
+  const running = (node: Node) => node.child && node.child.exitCode === null && node.child.signalCode === null;
+  const alive = () => nodes.filter((node) => running(node) && !node.paused);
 
   const startNode = async (node: Node) => {
     const child = spawn(
@@ -189,6 +202,20 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     return owner.port;
   };
 
+  const replicaOf = async (masterPort: number): Promise<number> => {
+    const replica = (await topology()).find((node) => node.role === 'replica' && node.masterPort === masterPort);
+    if (!replica) throw new Error(`no replica of the master on port ${masterPort}`);
+    return replica.port;
+  };
+
+  /** Sends `signal` to the running node on `port`; SIGSTOP and SIGCONT take effect at once. */
+  const signalNode = (port: number, signal: 'SIGSTOP' | 'SIGCONT') => {
+    const node = nodeOn(port);
+    if (!node || !running(node)) throw new Error(`no running cluster node on port ${port}`);
+    node.child?.kill(signal);
+    node.paused = signal === 'SIGSTOP';
+  };
+
   const healthy = async (): Promise<boolean> => {
     for (const node of alive()) {
       const info = String(await ask(node.port, 'CLUSTER', 'INFO'));
@@ -209,6 +236,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+    if (node) node.paused = false;
     clients.get(port)?.disconnect();
     clients.delete(port);
   };
@@ -256,7 +284,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     keySlot: async (key) => Number(await ask(alive()[0]?.port ?? 0, 'CLUSTER', 'KEYSLOT', key)),
     masterForSlot,
     topology,
+    replicaOf,
+    command: (port, ...args) => ask(port, ...args),
     killNode,
+    pauseNode: async (port) => {
+      signalNode(port, 'SIGSTOP');
+      // A reply it sent before freezing could still be read later on the harness's connection.
+      clients.get(port)?.disconnect();
+      clients.delete(port);
+    },
+    resumeNode: async (port) => signalNode(port, 'SIGCONT'),
     waitForFailover: async (slot, deadPort, timeoutMs = 30_000) => {
       const port = await waitFor(
         async () => {
