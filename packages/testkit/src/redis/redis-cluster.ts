@@ -217,13 +217,18 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   };
 
   const healthy = async (): Promise<boolean> => {
+    const views = new Set<string>();
     for (const node of alive()) {
       const info = String(await ask(node.port, 'CLUSTER', 'INFO'));
       if (!info.includes('cluster_state:ok')) return false;
       const replication = String(await ask(node.port, 'INFO', 'replication'));
       if (replication.includes('role:slave') && !replication.includes('master_link_status:up')) return false;
+      const view = parseClusterNodes(String(await ask(node.port, 'CLUSTER', 'NODES')));
+      views.add(JSON.stringify(view.sort((a, b) => a.port - b.port)));
     }
-    return true;
+    // Every node sees the same topology: a restarted former master first claims its old slots
+    // (and says role:master) until gossip tells it a replica took them over.
+    return views.size <= 1;
   };
   const waitUntilHealthy = async (timeoutMs = 30_000) => {
     await waitFor(healthy, { timeoutMs, intervalMs: 100, description: 'cluster_state:ok on every node' });
