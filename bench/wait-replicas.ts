@@ -8,7 +8,11 @@
  * `--sequential` callbacks one after the other, then `--concurrent` callbacks with
  * `--concurrency` in flight. Latency is measured by the client, from sending the request to
  * the whole answer. A last measurement isolates WAIT itself: `HSET` alone vs `HSET` + `WAIT 1`
- * on the connection to the master of a slot, without HTTP. Standalone (not `npm run bench`).
+ * on the connection to the master of a slot, without HTTP. The last one measures how long a
+ * callback waits when no replica is there at all (`REDIS_WAIT_TIMEOUT_MS=500`): the replica of
+ * the ingress's slot frozen and dropped by its master, `--no-replica` callbacks one after the
+ * other and then as many with `--concurrency` in flight, every one answered 503. Standalone
+ * (not `npm run bench`); `--rounds 0` runs the last two only.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -30,12 +34,14 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '20' },
     concurrent: { type: 'string', default: '2000' },
     rounds: { type: 'string', default: '2' },
+    'no-replica': { type: 'string', default: '200' },
   },
 });
 const SEQUENTIAL = Number(args.sequential);
 const CONCURRENCY = Number(args.concurrency);
 const CONCURRENT = Number(args.concurrent);
 const ROUNDS = Number(args.rounds);
+const NO_REPLICA = Number(args['no-replica']);
 
 interface Stats {
   n: number;
@@ -67,18 +73,20 @@ function stats(latencies: number[], non200: number, elapsedMs?: number): Stats {
 
 interface Ingress {
   url: string;
+  prefix: string;
   stop(): Promise<void>;
 }
 
 /** The real ingress (`services/ingress/src/main.ts`) in its own process. */
 async function startIngress(cluster: RedisClusterHarness, env: Record<string, string>): Promise<Ingress> {
   const port = await freePort();
+  const prefix = `{bench-${randomBytes(4).toString('hex')}}`;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'services/ingress/src/main.ts'], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
       REDIS_CLUSTER_NODES: cluster.nodes,
-      QUEUE_PREFIX: `{bench-${randomBytes(4).toString('hex')}}`,
+      QUEUE_PREFIX: prefix,
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: String(port),
       CALLBACK_HMAC_KEYS: HMAC_KEY,
@@ -102,6 +110,7 @@ async function startIngress(cluster: RedisClusterHarness, env: Record<string, st
   );
   return {
     url,
+    prefix,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = once(child, 'exit');
@@ -180,6 +189,48 @@ async function rawWait(cluster: RedisClusterHarness, count: number): Promise<{ w
   }
 }
 
+const WAIT_TIMEOUT_MS = 500;
+
+/**
+ * Latency of callbacks (every answer, all 503) while the master of the ingress's slot has no
+ * replica: the replica frozen (SIGSTOP) and its link dropped (`CLIENT KILL TYPE replica`), so
+ * each WAIT runs to its full timeout. Thaws the replica and waits for the cluster afterwards.
+ */
+async function withoutReplica(cluster: RedisClusterHarness, count: number, inFlight: number) {
+  const ingress = await startIngress(cluster, {
+    REDIS_WAIT_REPLICAS: '1',
+    REDIS_WAIT_TIMEOUT_MS: String(WAIT_TIMEOUT_MS),
+  });
+  const master = await cluster.masterForSlot(await cluster.keySlot(ingress.prefix));
+  const replica = await cluster.replicaOf(master);
+  try {
+    await waitFor(async () => (await post(ingress.url)).status === 200, { timeoutMs: 20_000 });
+    await cluster.pauseNode(replica);
+    await cluster.command(master, 'CLIENT', 'KILL', 'TYPE', 'replica');
+    const run = async (total: number, parallel: number) => {
+      const latencies: number[] = [];
+      let not503 = 0;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: parallel }, async () => {
+          while (next < total) {
+            next++;
+            const { ms, status } = await post(ingress.url);
+            latencies.push(ms);
+            if (status !== 503) not503++;
+          }
+        }),
+      );
+      return stats(latencies, not503);
+    };
+    return { sequential: await run(Math.min(count, 20), 1), concurrent: await run(count, inFlight) };
+  } finally {
+    await ingress.stop();
+    await cluster.resumeNode(replica);
+    await cluster.waitUntilHealthy();
+  }
+}
+
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? Number.NaN;
 
@@ -193,6 +244,7 @@ async function main(): Promise<void> {
   const cluster = await startRedisCluster();
   const rows: Array<{ round: number; mode: string; run: string } & Stats> = [];
   let raw: Awaited<ReturnType<typeof rawWait>> | undefined;
+  let alone: Awaited<ReturnType<typeof withoutReplica>> | undefined;
   try {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const mode of MODES) {
@@ -216,6 +268,7 @@ async function main(): Promise<void> {
       }
     }
     raw = await rawWait(cluster, SEQUENTIAL * 4);
+    if (NO_REPLICA > 0) alone = await withoutReplica(cluster, NO_REPLICA, CONCURRENCY);
   } finally {
     await dispatcher.close();
     await cluster.dispose();
@@ -231,10 +284,10 @@ async function main(): Promise<void> {
       `| ${row.round} | ${row.mode} | ${row.run} | ${row.n} | ${row.p50} | ${row.p90} | ${row.p99} | ${row.max} | ${row.rate ?? '—'} | ${row.non200} |`,
     );
   }
-  console.log(`\nMedian over ${ROUNDS} rounds:\n`);
+  if (ROUNDS > 0) console.log(`\nMedian over ${ROUNDS} rounds:\n`);
   console.log('| mode | run | p50 | p99 | callbacks/s |');
   console.log('| --- | --- | --- | --- | --- |');
-  for (const mode of MODES) {
+  for (const mode of ROUNDS > 0 ? MODES : []) {
     for (const run of ['sequential', `${CONCURRENCY} concurrent`]) {
       const mine = rows.filter((row) => row.mode === mode.name && row.run === run);
       const rate = mine[0]?.rate === undefined ? '—' : median(mine.map((row) => row.rate ?? 0));
@@ -252,6 +305,22 @@ async function main(): Promise<void> {
       ['HSET + WAIT 1 500', raw.writeWait],
     ] as const) {
       console.log(`| ${name} | ${row.n} | ${row.p50} | ${row.p90} | ${row.p99} | ${row.max} | ${row.non200} |`);
+    }
+  }
+  if (alone) {
+    console.log(
+      `\nNo replica up, REDIS_WAIT_REPLICAS=1, REDIS_WAIT_TIMEOUT_MS=${WAIT_TIMEOUT_MS} (ms, client-side, every answer):\n`,
+    );
+    console.log('| run | n | p50 | p90 | p99 | max | max ÷ timeout | not 503 |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const [name, row] of [
+      ['sequential', alone.sequential],
+      [`${CONCURRENCY} concurrent`, alone.concurrent],
+    ] as const) {
+      const ratio = Math.round((row.max / WAIT_TIMEOUT_MS) * 100) / 100;
+      console.log(
+        `| ${name} | ${row.n} | ${row.p50} | ${row.p90} | ${row.p99} | ${row.max} | ${ratio} | ${row.non200} |`,
+      );
     }
   }
 }

@@ -52,7 +52,8 @@ async function waitOn(redis: Redis | Cluster, replicas: number, timeoutMs: numbe
  * WAIT sent after it called: the first caller sends one at once; callers arriving while it is
  * in flight share the single WAIT sent as soon as it returns. Without this, N concurrent
  * requests would queue N WAITs, each blocking the connection for a replica round trip. A
- * caller waits at most two WAIT timeouts.
+ * caller waits for at most two WAITs. The writes before it may each have queued behind one
+ * too (WAIT blocks the connection), so with no replica a request can take four timeouts.
  */
 export function groupCommit(run: () => Promise<ReplicaAck>): () => Promise<ReplicaAck> {
   let inFlight: Promise<ReplicaAck> | undefined;
