@@ -44,7 +44,8 @@ STOPSIGNAL SIGTERM
 # `node --import tsx` rather than the tsx CLI: one process, so PID 1 is the service itself and
 # receives SIGTERM directly (the CLI would add a ~50 MB parent that relays signals).
 FROM runtime AS ingress
-EXPOSE 3000
+# 3000: public callbacks (and /healthz); 9465: /readyz and /metrics, for the internal network only.
+EXPOSE 3000 9465
 HEALTHCHECK --interval=10s --timeout=3s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.INGRESS_PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"]
 CMD ["node", "--import", "tsx", "services/ingress/src/main.ts"]

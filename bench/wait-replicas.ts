@@ -81,6 +81,7 @@ interface Ingress {
 async function startIngress(cluster: RedisClusterHarness, env: Record<string, string>): Promise<Ingress> {
   const port = await freePort();
   const prefix = `{bench-${randomBytes(4).toString('hex')}}`;
+  const opsPort = await freePort();
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'services/ingress/src/main.ts'], {
     cwd: root,
     env: {
@@ -89,6 +90,8 @@ async function startIngress(cluster: RedisClusterHarness, env: Record<string, st
       QUEUE_PREFIX: prefix,
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: String(port),
+      INGRESS_OPS_HOST: '127.0.0.1',
+      INGRESS_OPS_PORT: String(opsPort),
       CALLBACK_HMAC_KEYS: HMAC_KEY,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
@@ -104,7 +107,8 @@ async function startIngress(cluster: RedisClusterHarness, env: Record<string, st
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`ingress exited: ${stderr.slice(-2000)}`);
-      return (await fetch(`${url}/readyz`)).ok;
+      // Readiness is on the ops listener.
+      return (await fetch(`http://127.0.0.1:${opsPort}/readyz`)).ok;
     },
     { timeoutMs: 30_000, intervalMs: 100, description: 'ingress /readyz' },
   );

@@ -96,6 +96,7 @@ async function main(): Promise<void> {
   Object.assign(env, {
     NODE_ENV: env.NODE_ENV ?? 'development',
     INGRESS_HOST: env.INGRESS_HOST ?? '127.0.0.1',
+    INGRESS_OPS_HOST: env.INGRESS_OPS_HOST ?? '127.0.0.1',
     DASHBOARD_HOST: env.DASHBOARD_HOST ?? '127.0.0.1',
     WORKER_METRICS_HOST: env.WORKER_METRICS_HOST ?? '127.0.0.1',
     CALLBACK_HMAC_KEYS: env.CALLBACK_HMAC_KEYS ?? 'dev-provider-key',
@@ -111,9 +112,11 @@ async function main(): Promise<void> {
   for (const name of ['ingress', 'worker', 'dashboard']) startService(name);
 
   const ingress = `http://127.0.0.1:${env.INGRESS_PORT ?? 3000}`;
+  // The ingress's /readyz and /metrics are on its internal ops listener.
+  const ingressOps = `http://127.0.0.1:${env.INGRESS_OPS_PORT ?? 9465}`;
   const dashboard = `http://127.0.0.1:${env.DASHBOARD_PORT ?? 3001}`;
   const worker = `http://127.0.0.1:${env.WORKER_METRICS_PORT ?? 9464}`;
-  for (const url of [ingress, worker, dashboard]) {
+  for (const url of [ingressOps, worker, dashboard]) {
     await waitFor(() => fetch(`${url}/readyz`).then((r) => r.ok), { timeoutMs: 60_000, description: `${url}/readyz` });
   }
   const key = (env.CALLBACK_HMAC_KEYS ?? '').split(',')[0];
@@ -121,7 +124,7 @@ async function main(): Promise<void> {
   say(`  callbacks   POST ${ingress}/callbacks/runway   (HMAC key: ${key})`);
   say(`  Bull Board  ${dashboard}/admin/queues   (user ${env.DASHBOARD_USER}, password ${env.DASHBOARD_PASSWORD})`);
   say(`  admin API   ${dashboard}/api/tasks/<task_id>, ${dashboard}/api/events`);
-  say(`  metrics     ${ingress}/metrics  ${worker}/metrics  ${dashboard}/metrics`);
+  say(`  metrics     ${ingressOps}/metrics  ${worker}/metrics  ${dashboard}/metrics`);
   say(`  S3          ${env.S3_ENDPOINT} bucket ${env.S3_BUCKET ?? 'runway-media'}`);
   // The signature does not cover the body: production pins the provider's media hosts.
   say(

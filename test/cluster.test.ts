@@ -235,7 +235,7 @@ describe('a master failover with REDIS_WAIT_REPLICAS=1', () => {
       },
       { timeoutMs: 30_000, intervalMs: 250, description: 'every acknowledged task stored' },
     ).catch(() => -1);
-    const metrics = (await ingress.app.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await ingress.ops.inject({ method: 'GET', url: '/metrics' })).body;
     const waitFailures = metrics
       .split('\n')
       .filter((line) => line.startsWith('relay_redis_wait_failures_total{'))

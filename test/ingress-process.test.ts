@@ -40,17 +40,26 @@ describe('the ingress process', () => {
       QUEUE_PREFIX: prefix,
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: '0',
+      INGRESS_OPS_HOST: '127.0.0.1',
+      INGRESS_OPS_PORT: '0',
       CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
     });
     try {
-      const port = await waitFor(
+      const { port, ops_port: opsPort } = await waitFor(
         () =>
           output()
             .split('\n')
             .filter((l) => l.startsWith('{'))
-            .map((l) => JSON.parse(l) as { msg?: string; port?: number })
-            .find((l) => l.msg === 'ingress listening')?.port,
+            .map((l) => JSON.parse(l) as { msg?: string; port?: number; ops_port?: number })
+            .find((l) => l.msg === 'ingress listening'),
         { timeoutMs: 20_000, description: 'ingress start' },
+      );
+      // Metrics and readiness on the ops port only; the public port keeps /healthz for load balancers.
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${opsPort}/readyz`)).status).toBe(200);
+      expect(await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text()).toContain(
+        'relay_callbacks_received_total',
       );
       const taskId = randomUUID();
       const send = () =>

@@ -43,7 +43,7 @@ describe('Redis unavailable', () => {
     expect(down.headers['retry-after']).toBe('30');
     expect(down.json()).toMatchObject({ error: 'unavailable' });
     expect(Date.now() - started).toBeLessThan(5000); // fails fast instead of queueing in memory
-    expect((await ingress.app.inject({ url: '/readyz' })).statusCode).toBe(503);
+    expect((await ingress.ops.inject({ url: '/readyz' })).statusCode).toBe(503);
 
     await redisServer.start();
     await waitFor(() => ingress.redis.status === 'ready', { timeoutMs: 15_000, description: 'producer reconnect' });
@@ -54,6 +54,6 @@ describe('Redis unavailable', () => {
     const retry = await post(taskId);
     expect(retry.json()).toEqual({ status: 'received', task_id: taskId });
     expect(await jobIds(ingress.queue)).toEqual([jobIdFor(before, 'success'), jobIdFor(taskId, 'success')].sort());
-    expect((await ingress.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+    expect((await ingress.ops.inject({ url: '/readyz' })).statusCode).toBe(200);
   });
 });

@@ -297,8 +297,8 @@ describe('operations endpoints', () => {
     await post(successBody(taskId), providerHeaders(taskId));
     await post(successBody(taskId), { 'content-type': 'application/json' });
     expect((await ingress.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await ingress.app.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { redis: 'ok' } });
-    const metrics = (await ingress.app.inject({ url: '/metrics' })).body;
+    expect((await ingress.ops.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { redis: 'ok' } });
+    const metrics = (await ingress.ops.inject({ url: '/metrics' })).body;
     expect(metrics).toContain('relay_callbacks_received_total{outcome="success"} 1');
     expect(metrics).toContain('relay_callbacks_duplicate_total 1');
     expect(metrics).toContain('relay_callbacks_rejected_total{reason="unauthorized"} 1');

@@ -38,7 +38,7 @@ const deliver = (taskId: string) =>
   });
 
 async function waitFailures(): Promise<string[]> {
-  const text = (await ingress.app.inject({ method: 'GET', url: '/metrics' })).body;
+  const text = (await ingress.ops.inject({ method: 'GET', url: '/metrics' })).body;
   return text.split('\n').filter((line) => line.startsWith('relay_redis_wait_failures_total{'));
 }
 

@@ -7,7 +7,7 @@ import type { BenchContext } from './bench-types.js';
 import type { ManagedProcess } from './processes.js';
 import { BENCH_HMAC_KEY } from './signed-callbacks.js';
 
-/** The ingress's own counters, read from its /metrics. */
+/** The ingress's own counters, read from /metrics on its ops listener. */
 export interface IngressCounters {
   received: number;
   duplicates: number;
@@ -42,6 +42,7 @@ export async function startIngressProcess(
   options: { nodeArgs?: string[]; env?: Record<string, string> } = {},
 ): Promise<IngressProcess> {
   const port = await freePort();
+  const opsPort = await freePort();
   const prefix = `bench${randomBytes(4).toString('hex')}`;
   const url = `http://127.0.0.1:${port}`;
   const proc = ctx.processes.spawnTs('services/ingress/src/main.ts', {
@@ -51,6 +52,8 @@ export async function startIngressProcess(
       QUEUE_PREFIX: prefix,
       INGRESS_HOST: '127.0.0.1',
       INGRESS_PORT: String(port),
+      INGRESS_OPS_HOST: '127.0.0.1',
+      INGRESS_OPS_PORT: String(opsPort),
       CALLBACK_HMAC_KEYS: BENCH_HMAC_KEY,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
@@ -78,7 +81,7 @@ export async function startIngressProcess(
     process: proc,
     stop,
     counters: async () => {
-      const text = await (await fetch(`${url}/metrics`)).text();
+      const text = await (await fetch(`http://127.0.0.1:${opsPort}/metrics`)).text();
       return {
         received: counter(text, 'relay_callbacks_received_total'),
         duplicates: counter(text, 'relay_callbacks_duplicate_total'),

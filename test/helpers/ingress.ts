@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type IngressConfig, jobIdFor, loadIngressConfig, relayKeys } from '@runway-relay/contracts';
 import {
   buildIngressApp,
+  buildIngressOpsApp,
   createCallbackQueue,
   createIngressMetrics,
   signProviderCallback,
@@ -15,6 +16,8 @@ export const TEST_HMAC_KEY = 'test-key-0123456789abcdef';
 
 export interface TestIngress {
   app: FastifyInstance;
+  /** The internal listener's app: `/healthz`, `/readyz`, `/metrics` (same metrics as `app`). */
+  ops: FastifyInstance;
   config: IngressConfig;
   queue: Queue;
   /** The app's producer connection (a `Cluster` when `REDIS_CLUSTER_NODES` is set). */
@@ -54,18 +57,21 @@ export async function buildTestIngress(redisUrl: string, env: Record<string, str
   await waitForRedis(redis);
   const queue = createCallbackQueue(config, redis);
   queue.on('error', () => undefined);
-  const app = buildIngressApp({ config, logger, redis, queue, metrics: createIngressMetrics() });
-  await app.ready();
+  const metrics = createIngressMetrics();
+  const app = buildIngressApp({ config, logger, redis, queue, metrics });
+  const ops = buildIngressOpsApp({ metrics, redis });
+  await Promise.all([app.ready(), ops.ready()]);
   const inspect = connectInspect(config);
   return {
     app,
+    ops,
     config,
     queue,
     redis,
     inspect,
     keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
     close: async () => {
-      await app.close();
+      await Promise.all([app.close(), ops.close()]);
       await queue.close().catch(() => undefined);
       await closeQuietly([redis, inspect]);
     },

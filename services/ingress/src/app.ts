@@ -1,13 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { eventsStreamFor, type IngressConfig, relayKeys } from '@runway-relay/contracts';
+import {
+  CALLBACK_PATH_TOKEN_MAX_LENGTH,
+  eventsStreamFor,
+  type IngressConfig,
+  relayKeys,
+} from '@runway-relay/contracts';
 import { createReplicaWait, type Logger, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { AuthPolicy } from './auth/authenticate.js';
-import { cidrList, clientIp } from './auth/client-ip.js';
+import { cidrList, clientIp, listContains } from './auth/client-ip.js';
+import { limitConnectionsPerAddress } from './connection-limit.js';
 import { defineClaimCommand } from './dedupe/claim-task.js';
 import { FASTIFY_ERROR_CODES, HttpError } from './errors.js';
 import { jsonDepthExceeds } from './json-depth.js';
+import { loggableTaskId } from './loggable-task-id.js';
 import type { IngressMetrics } from './metrics.js';
 import { registerCallbackRoutes } from './routes/callback.route.js';
 
@@ -42,27 +49,74 @@ export function loggableUrl(url: string): string {
 
 /** Nesting allowed in a callback body; real ones are 3 levels deep. */
 const MAX_JSON_DEPTH = 32;
-const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+/** Probe paths of the public app (the rest of the ops routes are on the ops app). */
+const PROBE_PATHS = new Set(['/healthz']);
+/** An `X-Request-Id` a trusted proxy may hand over: short, and safe to log and store as is. */
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/**
+ * How often Node checks the request and headers deadlines of open sockets; its default
+ * (30 s) would let a slow client outlive `INGRESS_REQUEST_TIMEOUT_MS` by that much.
+ */
+const DEADLINE_CHECK_INTERVAL_MS = 1000;
 
-/** Builds the ingress app; `main.ts` listens, tests use `inject()` or listen on port 0. */
+/**
+ * Builds the public ingress app (callbacks and `/healthz`); `main.ts` listens, tests use
+ * `inject()` or listen on port 0. `/readyz` and `/metrics` are on {@link buildIngressOpsApp}.
+ */
 export function buildIngressApp(deps: IngressDeps): FastifyInstance {
   const { config } = deps;
+  const trusted = config.TRUSTED_PROXIES.length > 0 ? cidrList(config.TRUSTED_PROXIES) : null;
+  const isTrustedProxy = (address: string | undefined) =>
+    trusted !== null && address !== undefined && listContains(trusted, address);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Our own completion line (below) carries task_id and a URL without secrets.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.BODY_LIMIT_BYTES,
+    // Slow clients (issue 10): a callback of at most 64 KiB arrives in milliseconds, so these
+    // cut only clients that trickle their request or sit on idle sockets.
+    requestTimeout: config.INGRESS_REQUEST_TIMEOUT_MS,
+    keepAliveTimeout: config.INGRESS_KEEP_ALIVE_TIMEOUT_MS,
+    connectionTimeout: config.INGRESS_IDLE_TIMEOUT_MS,
+    http: {
+      headersTimeout: config.INGRESS_HEADERS_TIMEOUT_MS,
+      connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS,
+    },
+    // Room for the longest CALLBACK_PATH_TOKEN; beyond it the router answers 414.
+    maxParamLength: CALLBACK_PATH_TOKEN_MAX_LENGTH,
     // Proxy handling is ours (TRUSTED_PROXIES), so the IP allow-list cannot be spoofed.
     trustProxy: false,
+    // A client's id is adopted only from a trusted proxy (a load balancer's trace id); anyone
+    // else could otherwise plant ids that collide with real requests in logs and receipts.
     genReqId: (request) => {
       const incoming = request.headers['x-request-id'];
-      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) && isTrustedProxy(request.socket?.remoteAddress)
+        ? incoming
+        : randomUUID();
     },
     return503OnClosing: true,
   });
 
-  const trusted = config.TRUSTED_PROXIES.length > 0 ? cidrList(config.TRUSTED_PROXIES) : null;
+  if (config.INGRESS_MAX_CONNECTIONS > 0) {
+    app.server.maxConnections = config.INGRESS_MAX_CONNECTIONS;
+    app.server.on('drop', () => deps.metrics.connectionsRefused.inc({ reason: 'max_connections' }));
+  }
+  if (config.INGRESS_MAX_CONNECTIONS_PER_IP > 0) {
+    limitConnectionsPerAddress(app.server, {
+      maxPerAddress: config.INGRESS_MAX_CONNECTIONS_PER_IP,
+      exempt: isTrustedProxy,
+      onRefused: (address, firstOfBurst) => {
+        deps.metrics.connectionsRefused.inc({ reason: 'per_ip' });
+        // One line per burst: the flood itself must not flood the log.
+        if (firstOfBurst) {
+          deps.logger.warn(
+            { ip: address, max: config.INGRESS_MAX_CONNECTIONS_PER_IP },
+            'connections refused: too many open from one address',
+          );
+        }
+      },
+    });
+  }
   app.decorateRequest('clientIp', '');
   app.addHook('onRequest', async (request) => {
     const forwarded = request.headers['x-forwarded-for'];
@@ -92,12 +146,16 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
 
   app.addHook('onResponse', async (request, reply) => {
     // Probes and scrapes would drown the log; a failing readiness probe is visible in its answer.
-    const level = OPS_PATHS.has(request.routeOptions.url ?? '') ? 'debug' : reply.statusCode >= 500 ? 'error' : 'info';
+    const level = PROBE_PATHS.has(request.routeOptions.url ?? '')
+      ? 'debug'
+      : reply.statusCode >= 500
+        ? 'error'
+        : 'info';
     // Built only when written: at LOG_LEVEL=warn this hook is on every request's hot path.
     if (!deps.logger.isLevelEnabled(level)) return;
     const line = {
       req_id: request.id,
-      task_id: request.taskId,
+      task_id: loggableTaskId(request.taskId),
       method: request.method,
       url: loggableUrl(request.url),
       status: reply.statusCode,
@@ -157,6 +215,23 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
     events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
     now: deps.now ?? Date.now,
   });
+  // A load balancer in front of the public port may probe it; liveness says nothing secret.
+  // Readiness (dependency names and errors) and metrics stay on the ops listener.
+  app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+  return app;
+}
+
+export interface IngressOpsDeps {
+  metrics: IngressMetrics;
+  redis: RedisClient;
+}
+
+/**
+ * The ingress's internal listener (`INGRESS_OPS_HOST:INGRESS_OPS_PORT`): `/healthz`,
+ * `/readyz` (Redis) and `/metrics`, as the worker's; off the public callback port.
+ */
+export function buildIngressOpsApp(deps: IngressOpsDeps): FastifyInstance {
+  const app = Fastify({ logger: false });
   registerOpsRoutes(app, { registry: deps.metrics.registry, checks: { redis: () => deps.redis.ping() } });
   return app;
 }

@@ -1,6 +1,6 @@
 import { ConfigError, loadIngressConfig } from '@runway-relay/contracts';
 import { closeQuietly, createLogger, createRedis, onShutdown } from '@runway-relay/runtime';
-import { buildIngressApp } from './app.js';
+import { buildIngressApp, buildIngressOpsApp } from './app.js';
 import { createIngressMetrics } from './metrics.js';
 import { createCallbackQueue } from './queue.js';
 
@@ -29,17 +29,33 @@ const redis = createRedis({
 });
 const queue = createCallbackQueue(config, redis);
 queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
-const app = buildIngressApp({ config, logger, redis, queue, metrics: createIngressMetrics() });
+const metrics = createIngressMetrics();
+const app = buildIngressApp({ config, logger, redis, queue, metrics });
+const ops = buildIngressOpsApp({ metrics, redis });
 
 onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS }, async () => {
   // Stop accepting, let in-flight callbacks finish (each is durable before its 200), then close Redis.
+  // The ops listener closes after the drain, so metrics can still be scraped during it.
   await app.close();
+  await ops.close();
   await queue.close().catch(() => undefined);
   await closeQuietly([redis]);
 });
 
 await app.listen({ host: config.INGRESS_HOST, port: config.INGRESS_PORT });
-// The bound port, not the configured one: INGRESS_PORT=0 asks the kernel for a free port.
-const address = app.server.address();
-const port = typeof address === 'object' && address !== null ? address.port : config.INGRESS_PORT;
-logger.info({ host: config.INGRESS_HOST, port, queue: config.QUEUE_NAME }, 'ingress listening');
+await ops.listen({ host: config.INGRESS_OPS_HOST, port: config.INGRESS_OPS_PORT });
+// The bound ports, not the configured ones: port 0 asks the kernel for a free port.
+const boundPort = (server: typeof app.server, configured: number) => {
+  const address = server.address();
+  return typeof address === 'object' && address !== null ? address.port : configured;
+};
+logger.info(
+  {
+    host: config.INGRESS_HOST,
+    port: boundPort(app.server, config.INGRESS_PORT),
+    ops_host: config.INGRESS_OPS_HOST,
+    ops_port: boundPort(ops.server, config.INGRESS_OPS_PORT),
+    queue: config.QUEUE_NAME,
+  },
+  'ingress listening',
+);

@@ -40,6 +40,12 @@ export function createIngressMetrics() {
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    connectionsRefused: new Counter({
+      name: 'relay_ingress_connections_refused_total',
+      help: 'Sockets closed on arrival, by reason (per_ip: INGRESS_MAX_CONNECTIONS_PER_IP, max_connections: INGRESS_MAX_CONNECTIONS)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     ackLatency: new Histogram({
       name: 'relay_callback_ack_seconds',
       help: 'Time from request received to response for callbacks, by status class',
