@@ -2,7 +2,7 @@ import { callbackJobOptions, type DashboardConfig, eventsStreamFor, relayKeys } 
 import { type Logger, type ReadinessCheck, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/worker';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
 import { createConflictAdmin } from './conflict-admin.js';
@@ -10,7 +10,9 @@ import { HttpError } from './errors.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
 import { registerEventRoutes } from './routes/events.route.js';
 import { registerTaskRoutes } from './routes/tasks.route.js';
+import { registerSameOriginGuard } from './same-origin.js';
 import { createTaskAdmin } from './task-admin.js';
+import { createThrottledAddresses } from './throttled-addresses.js';
 
 export interface DashboardDeps {
   config: DashboardConfig;
@@ -42,12 +44,27 @@ const CLIENT_ERROR_CODES: Readonly<Record<number, string>> = {
 export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
   const { config, redis, store } = deps;
   const metrics = deps.metrics ?? createDashboardMetrics();
-  const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, return503OnClosing: true });
+  const throttled = createThrottledAddresses();
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // An address refused for failed logins gets no per-request lines: 2,000 guesses must not
+    // write 2,000 × 2 lines (the throttle logs one line per window instead).
+    logController: new LogController({
+      disableRequestLogging: (request) => throttled.has((request as { ip: string }).ip),
+    }),
+    return503OnClosing: true,
+  });
 
+  // Before authentication: a forged request is refused without touching the failure count.
+  registerSameOriginGuard(app);
   registerBasicAuth(app, {
     user: config.DASHBOARD_USER,
     password: config.DASHBOARD_PASSWORD,
     openPaths: OPEN_PATHS,
+    maxFailures: config.DASHBOARD_AUTH_MAX_FAILURES,
+    windowMs: config.DASHBOARD_AUTH_WINDOW_S * 1000,
+    onThrottled: () => metrics.authThrottled.inc(),
+    throttled,
   });
 
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {

@@ -11,6 +11,11 @@ export function createDashboardMetrics() {
       help: 'Failed tasks re-run through the admin API',
       registers: [registry],
     }),
+    authThrottled: new Counter({
+      name: 'relay_dashboard_auth_throttled_total',
+      help: 'Requests answered 429 because their address failed to log in DASHBOARD_AUTH_MAX_FAILURES times in the window',
+      registers: [registry],
+    }),
   };
 }
 

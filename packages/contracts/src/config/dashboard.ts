@@ -23,6 +23,13 @@ export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shap
     /** Basic-auth password; required unless NODE_ENV=development (then `admin`). */
     DASHBOARD_PASSWORD: z.string().min(1).max(1024).optional(),
     /**
+     * Failed logins allowed per address within `DASHBOARD_AUTH_WINDOW_S`; after them every
+     * request from that address is answered 429 until the window ends.
+     */
+    DASHBOARD_AUTH_MAX_FAILURES: envInt(10, 1, 10_000),
+    /** Seconds of that window, counted from the address's first failure. */
+    DASHBOARD_AUTH_WINDOW_S: envInt(60, 1, 86_400),
+    /**
      * Base URL put in presigned media links when the browser reaches the store under another
      * name than the services do (compose: `http://localhost:9000` vs `http://minio:9000`).
      * Unset: `S3_ENDPOINT`.
