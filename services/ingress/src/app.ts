@@ -83,7 +83,7 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
       connectionsCheckingInterval: DEADLINE_CHECK_INTERVAL_MS,
     },
     // Room for the longest CALLBACK_PATH_TOKEN; beyond it the router answers 414.
-    maxParamLength: CALLBACK_PATH_TOKEN_MAX_LENGTH,
+    routerOptions: { maxParamLength: CALLBACK_PATH_TOKEN_MAX_LENGTH },
     // Proxy handling is ours (TRUSTED_PROXIES), so the IP allow-list cannot be spoofed.
     trustProxy: false,
     // A client's id is adopted only from a trusted proxy (a load balancer's trace id); anyone
