@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { CallbackJobSchema, jobIdFor } from '@runway-relay/contracts';
 import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestIngress, providerHeaders, successBody, type TestIngress } from './helpers/ingress.js';
+import { buildTestIngress, failureBody, providerHeaders, successBody, type TestIngress } from './helpers/ingress.js';
 
 let redisServer: RedisServerHarness;
 let ingress: TestIngress;
@@ -93,5 +94,37 @@ describe('CALLBACK_PATH_TOKEN length (issue 10, item 8)', () => {
     expect(res.json()).toEqual({ status: 'received', task_id: taskId });
     // A wrong token of the same length is an authentication failure, not a routing one.
     expect((await send(token.replace(/^t/, 'u'))).statusCode).toBe(401);
+  });
+});
+
+describe('what an unauthenticated request can put in the log (issue 10, item 7)', () => {
+  it('a 60 KB task id in a 401 or a 422 is logged as a bounded, sanitised prefix', async () => {
+    const lines: string[] = [];
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+    ingress = await buildTestIngress(redisServer.url, { LOG_LEVEL: 'info' }, { logDestination: destination });
+    const huge = `${'A'.repeat(60_000)}\u001b[31m\n`;
+    const unsigned = await ingress.app.inject({
+      method: 'POST',
+      url: '/callbacks/runway',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(failureBody(huge)),
+    });
+    expect(unsigned.statusCode).toBe(401);
+    // Signed for the huge id, so it passes authentication and fails the schema (422).
+    const signed = await ingress.app.inject({
+      method: 'POST',
+      url: '/callbacks/runway',
+      headers: providerHeaders(huge),
+      payload: JSON.stringify(failureBody(huge)),
+    });
+    expect(signed.statusCode).toBe(422);
+    const about = lines.filter((line) => line.includes('callback rejected') || line.includes('quarantined'));
+    expect(about).toHaveLength(2);
+    for (const line of about) {
+      expect(line.length).toBeLessThan(2_000);
+      expect(line).not.toContain('\\u001b');
+      expect(JSON.parse(line).task_id).toMatch(/^A{128}…\[\d+ chars\]$/);
+    }
   });
 });

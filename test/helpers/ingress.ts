@@ -37,7 +37,11 @@ export function uniquePrefix(): string {
  * Builds an ingress app against `redisUrl` with a fresh prefix; `env` overrides defaults
  * (`REDIS_CLUSTER_NODES` plus a hash-tagged `QUEUE_PREFIX` run it on a cluster).
  */
-export async function buildTestIngress(redisUrl: string, env: Record<string, string> = {}): Promise<TestIngress> {
+export async function buildTestIngress(
+  redisUrl: string,
+  env: Record<string, string> = {},
+  options: { logDestination?: NodeJS.WritableStream } = {},
+): Promise<TestIngress> {
   const config = loadIngressConfig({
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: uniquePrefix(),
@@ -45,7 +49,11 @@ export async function buildTestIngress(redisUrl: string, env: Record<string, str
     LOG_LEVEL: 'silent',
     ...env,
   });
-  const logger = createLogger({ service: 'ingress-test', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'ingress-test',
+    level: config.LOG_LEVEL,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const redis = createRedis({
     url: config.REDIS_URL,
     clusterNodes: config.REDIS_CLUSTER_NODES,

@@ -25,6 +25,7 @@ import {
   unauthorized,
 } from '../errors.js';
 import { extraFields } from '../extra-fields.js';
+import { loggableTaskId } from '../loggable-task-id.js';
 import type { IngressMetrics } from '../metrics.js';
 import { quarantineBody } from '../quarantine.js';
 
@@ -109,7 +110,8 @@ function handler(deps: CallbackRouteDeps) {
       nowMs,
     });
     if (!auth.ok) {
-      request.log.warn({ reason: auth.reason, task_id: taskIdHint }, 'callback rejected: unauthorized');
+      // Unauthenticated input: only a bounded, sanitised prefix of its task id reaches the log.
+      request.log.warn({ reason: auth.reason, task_id: loggableTaskId(taskIdHint) }, 'callback rejected: unauthorized');
       throw unauthorized(auth.reason);
     }
 
@@ -126,7 +128,7 @@ function handler(deps: CallbackRouteDeps) {
           body: request.rawBody?.toString('utf8') ?? '',
         }),
       );
-      request.log.warn({ task_id: taskIdHint, issues }, 'callback quarantined: schema mismatch');
+      request.log.warn({ task_id: loggableTaskId(taskIdHint), issues }, 'callback quarantined: schema mismatch');
       throw invalidCallback(issues);
     }
 
