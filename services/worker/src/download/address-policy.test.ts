@@ -36,6 +36,15 @@ describe('isForbiddenAddress', () => {
     ['64:ff9b::127.0.0.1', true],
     ['64:ff9b::a9fe:a9fe', true],
     ['2002:7f00:1::1', true],
+    // Azure's wireserver (instance metadata and agent channel), reachable from every Azure VM.
+    ['168.63.129.16', true],
+    ['::ffff:168.63.129.16', true],
+    // IPv4-translated addresses (RFC 2765, ::ffff:0:0:0/96) carry an IPv4 address like mapped ones.
+    ['::ffff:0:127.0.0.1', true],
+    ['::ffff:0:7f00:1', true],
+    ['0:0:0:0:ffff:0:a9fe:a9fe', true],
+    ['::FFFF:0:10.0.0.1', true],
+    ['::ffff:0:168.63.129.16', true],
     ['not-an-ip', true],
     ['', true],
     ['8.8.8.8', false],
@@ -47,6 +56,8 @@ describe('isForbiddenAddress', () => {
     ['2001:4860:4860::8888', false],
     ['2606:4700:4700::1111', false],
     ['::ffff:8.8.8.8', false],
+    ['::ffff:0:8.8.8.8', false],
+    ['168.63.129.17', false],
     ['64:ff9b::8.8.8.8', false],
     ['2002:808:808::1', false],
   ])('%s → forbidden: %s', (ip, forbidden) => {

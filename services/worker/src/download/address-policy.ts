@@ -7,6 +7,7 @@ const FORBIDDEN_V4: ReadonlyArray<readonly [string, number]> = [
   ['100.64.0.0', 10], // carrier-grade NAT
   ['127.0.0.0', 8], // loopback
   ['169.254.0.0', 16], // link-local, incl. cloud metadata 169.254.169.254
+  ['168.63.129.16', 32], // Azure's wireserver: a public address that only answers, privileged, inside Azure
   ['172.16.0.0', 12], // private
   ['192.0.0.0', 24], // IETF protocol assignments
   ['192.0.2.0', 24], // TEST-NET-1
@@ -19,7 +20,7 @@ const FORBIDDEN_V4: ReadonlyArray<readonly [string, number]> = [
 ];
 
 /**
- * IPv6 ranges refused outright. Ranges that embed an IPv4 address (mapped, NAT64, 6to4) are
+ * IPv6 ranges refused outright. Ranges that embed an IPv4 address (mapped, translated, NAT64, 6to4) are
  * not listed: the embedded address is extracted and judged by the IPv4 rules instead, so
  * `::ffff:8.8.8.8` stays allowed while `::ffff:127.0.0.1` does not.
  */
@@ -48,8 +49,8 @@ const BLOCKED = buildBlockList();
 /**
  * True when `ip` must not be connected to: loopback, private, link-local, multicast,
  * unspecified, CGNAT, reserved, benchmarking and documentation ranges (v4 and v6), including
- * IPv4 addresses smuggled inside IPv6 (IPv4-mapped `::ffff:0:0/96`, NAT64 `64:ff9b::/96`,
- * 6to4 `2002::/16`). Anything that is not a valid IP address is forbidden (fail closed).
+ * IPv4 addresses smuggled inside IPv6 (IPv4-mapped `::ffff:0:0/96`, IPv4-translated
+ * `::ffff:0:0:0/96`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`). Anything that is not a valid IP address is forbidden (fail closed).
  */
 export function isForbiddenAddress(ip: string): boolean {
   const address = normalize(ip);
@@ -68,8 +69,9 @@ function normalize(ip: string): string {
   return (zone === -1 ? unbracketed : unbracketed.slice(0, zone)).toLowerCase();
 }
 
-// The first 12 bytes of ::ffff:0:0/96 and 64:ff9b::/96.
+// The first 12 bytes of ::ffff:0:0/96, ::ffff:0:0:0/96 (RFC 2765 IPv4-translated) and 64:ff9b::/96.
 const MAPPED_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
+const TRANSLATED_PREFIX = [0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0];
 const NAT64_PREFIX = [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0];
 
 function hasPrefix(bytes: Uint8Array, prefix: readonly number[]): boolean {
@@ -81,8 +83,9 @@ function embeddedIPv4(ipv6: string): string | null {
   const bytes = parseIPv6(ipv6);
   if (bytes === null) return null;
   const isMapped = hasPrefix(bytes, MAPPED_PREFIX);
+  const isTranslated = hasPrefix(bytes, TRANSLATED_PREFIX);
   const isNat64 = hasPrefix(bytes, NAT64_PREFIX);
-  if (isMapped || isNat64) return Array.from(bytes.subarray(12, 16)).join('.');
+  if (isMapped || isTranslated || isNat64) return Array.from(bytes.subarray(12, 16)).join('.');
   // 6to4 carries the IPv4 address in bits 16..48.
   if (bytes[0] === 0x20 && bytes[1] === 0x02) return Array.from(bytes.subarray(2, 6)).join('.');
   return null;
