@@ -134,6 +134,8 @@ describe('download failures: category and retry behaviour', () => {
     { behavior: 'status:404', category: 'link_expired', requests: 1, retryable: false },
     { behavior: 'status:410', category: 'link_expired', requests: 1, retryable: false },
     { behavior: 'status:503', category: 'source_unavailable', requests: 4, retryable: true },
+    // The category is retryable in the taxonomy; this error says it is not, and the event says so too.
+    { behavior: 'status:400', category: 'source_unavailable', requests: 1, retryable: false },
     { behavior: 'html', category: 'content_type_mismatch', requests: 1, retryable: false },
     { behavior: 'html-as-media', category: 'content_type_mismatch', requests: 1, retryable: false },
     { behavior: 'truncate', category: 'source_unavailable', requests: 4, retryable: true },

@@ -26,6 +26,8 @@ export const DELIVERY_CATEGORIES = [
   // The job's worker died every time it ran it (crash, out of memory, killed), until BullMQ's
   // stalled-job limit failed it.
   'interrupted',
+  // A fault of the worker itself (its Redis, a bug): neither the source nor the object store.
+  'internal',
 ] as const;
 
 export const FailureCategorySchema = z.enum([...PROVIDER_CATEGORIES, ...DELIVERY_CATEGORIES]);
@@ -51,7 +53,11 @@ export type FailureSource = z.infer<typeof FailureSourceSchema>;
 
 export interface FailureClass {
   category: FailureCategory;
-  /** Would submitting again, or retrying later, plausibly help? */
+  /**
+   * Would submitting again, or retrying later, plausibly help? The category's default: an event
+   * carries the failing error's own answer when it gives one (a 400 from the media host is a
+   * `source_unavailable` that retrying will not fix).
+   */
   retryable: boolean;
   action: SuggestedAction;
 }
@@ -77,6 +83,8 @@ export const FAILURE_TAXONOMY: Readonly<Record<FailureCategory, Omit<FailureClas
   blocked_url: { retryable: false, action: 'inspect' },
   storage_error: { retryable: true, action: 'check_storage' },
   interrupted: { retryable: true, action: 'retry_later' },
+  // Usually the worker's Redis (failover, a full or read-only server): retrying once it is back helps.
+  internal: { retryable: true, action: 'inspect' },
 });
 
 export function failureClass(category: FailureCategory): FailureClass {

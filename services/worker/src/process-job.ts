@@ -76,12 +76,13 @@ function eventHeader<T extends RelayEventType>(ctx: Context, type: T) {
 
 async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<void> {
   const { callback } = ctx.data;
-  const { retryable, action } = failureClass(failure.category);
+  // The table gives the action; whether a retry helps is the failing error's own word.
+  const { action } = failureClass(failure.category);
   await publishEvent(ctx.deps.redis, ctx.deps.events, {
     ...eventHeader(ctx, 'task.failed'),
     source: failure.source,
     category: failure.category,
-    retryable,
+    retryable: failure.retryable,
     action,
     provider_code: callback.code,
     provider_message: callback.msg === '' ? null : callback.msg,
@@ -121,8 +122,8 @@ async function processFailure(ctx: Context): Promise<JobResult> {
     ctx.deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
     return { status: 'superseded' };
   }
-  const { category } = classifyProviderFailure(callback.code, callback.msg);
-  await emitFailed(ctx, { source: 'provider', category, retryable: false, detail: callback.msg });
+  const { category, retryable } = classifyProviderFailure(callback.code, callback.msg);
+  await emitFailed(ctx, { source: 'provider', category, retryable, detail: callback.msg });
   return { status: 'failed', category };
 }
 
