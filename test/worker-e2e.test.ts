@@ -222,3 +222,35 @@ describe('download failures: category and retry behaviour', () => {
     expect(backing.media.requests(backing.media.pathOf(taskId, 'video'))).toBe(1);
   });
 });
+
+describe('a job edited to point at another task', () => {
+  it("is refused before any download or write: the other task's record and objects stay untouched", async () => {
+    stack = await startStack(backing);
+    await stack.worker.worker.pause();
+    const own = newTaskId();
+    const other = newTaskId();
+    await stack.deliver(simulatedSuccess(backing.media, own, { size: 10_000 }, null));
+    const ownBefore = await stack.task(own);
+    // What Bull Board's "edit and retry" allows: same job id, another task's callback.
+    const job = await stack.ingress.queue.getJob(jobIdFor(own, 'success'));
+    const data = job?.data as { callback: Record<string, unknown> };
+    const video_url = backing.media.url(other, 'video', { size: 10_000 });
+    await job?.updateData({ ...data, callback: { ...data.callback, task_id: other, video_url } });
+    stack.worker.worker.resume();
+
+    await waitForJob(own, ['failed']);
+    const failedJob = await stack.ingress.queue.getJob(jobIdFor(own, 'success'));
+    expect(failedJob?.failedReason).toBe(
+      `job_id_mismatch: job ${jobIdFor(own, 'success')} carries the callback of task ${other} (expected job id ${jobIdFor(other, 'success')})`,
+    );
+    expect(failedJob?.attemptsMade).toBe(1);
+    expect(backing.media.requests(backing.media.pathOf(other, 'video'))).toBe(0);
+    expect(backing.media.requests(backing.media.pathOf(own, 'video'))).toBe(0);
+    expect(await stack.task(other)).toBeNull();
+    expect(await stack.task(own)).toEqual(ownBefore);
+    expect(await stack.worker.store.stat(`${stack.ingress.config.QUEUE_PREFIX}/${other}/video.mp4`)).toBeNull();
+    expect(await stack.events()).toEqual([]);
+    const refused = await stack.worker.metrics.jobsRefused.get();
+    expect(refused.values).toEqual([{ labels: { reason: 'job_id_mismatch' }, value: 1 }]);
+  });
+});

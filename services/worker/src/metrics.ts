@@ -12,6 +12,12 @@ export function createWorkerMetrics(queueDepth?: () => Promise<Record<string, nu
       labelNames: ['outcome', 'category'] as const,
       registers: [registry],
     }),
+    jobsRefused: new Counter({
+      name: 'relay_jobs_refused_total',
+      help: 'Jobs refused without being run: invalid_data (off the contract), job_id_mismatch (edited to another task)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     bytesStored: new Counter({
       name: 'relay_bytes_stored_total',
       help: 'Bytes written to the bucket, by media kind',

@@ -5,6 +5,7 @@ import {
   classifyProviderFailure,
   type EventStreamOptions,
   failureClass,
+  jobIdFor,
   type MediaKind,
   type MediaStoredEvent,
   outcomeEventId,
@@ -242,7 +243,17 @@ export function createProcessor(deps: ProcessorDeps) {
     const parsed = CallbackJobSchema.safeParse(job.data);
     if (!parsed.success) {
       deps.logger.error({ job_id: job.id, issues: parsed.error.issues }, 'job data does not match the contract');
+      deps.metrics.jobsRefused.inc({ reason: 'invalid_data' });
       throw new UnrecoverableError('job data does not match the contract');
+    }
+    // Job ids are derived from the callback; data edited afterwards (Bull Board's edit and
+    // retry) could aim this job at another task's record and objects: refuse before any of it.
+    const { task_id: taskId, outcome } = parsed.data.callback;
+    if (job.id !== jobIdFor(taskId, outcome)) {
+      const detail = `job ${job.id} carries the callback of task ${taskId} (expected job id ${jobIdFor(taskId, outcome)})`;
+      deps.logger.error({ job_id: job.id, task_id: taskId }, `job refused: ${detail}`);
+      deps.metrics.jobsRefused.inc({ reason: 'job_id_mismatch' });
+      throw new UnrecoverableError(`job_id_mismatch: ${detail}`);
     }
     const ctx = contextOf(deps, job, parsed.data);
     deps.metrics.activeJobs.inc();
