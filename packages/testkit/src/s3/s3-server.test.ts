@@ -126,6 +126,23 @@ describe('startS3Server', () => {
     await expect(client.removeIncompleteUpload(BUCKET, 'nothing.bin')).resolves.toBeUndefined();
   });
 
+  it('lists an upload in progress with the size of its parts, until it is aborted', async () => {
+    const key = 'inflight/video.mp4';
+    const uploadId = await client.initiateNewMultipartUpload(BUCKET, key, {});
+    await client.uploadPart(
+      { bucketName: BUCKET, objectName: key, uploadID: uploadId, partNumber: 1, headers: {} },
+      Buffer.alloc(5 * MiB, 1),
+    );
+    const listed: Array<{ key: string; uploadId: string; size: number; initiated: Date }> = [];
+    for await (const upload of client.listIncompleteUploads(BUCKET, 'inflight/', true)) listed.push(upload);
+    expect(listed).toEqual([expect.objectContaining({ key, uploadId, size: 5 * MiB })]);
+    expect(listed[0]?.initiated).toBeInstanceOf(Date);
+    await client.abortMultipartUpload(BUCKET, key, uploadId);
+    const after: unknown[] = [];
+    for await (const upload of client.listIncompleteUploads(BUCKET, 'inflight/', true)) after.push(upload);
+    expect(after).toEqual([]);
+  });
+
   it('aborts a multipart upload with 204 and leaves no object (s3rver only: anonymous requests)', async (ctx) => {
     if (s3.kind !== 's3rver') ctx.skip();
     const objectUrl = `${s3.endpoint}/${BUCKET}/aborted/part.bin`;
