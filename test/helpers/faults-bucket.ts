@@ -25,3 +25,27 @@ export async function objectSha256(s3: S3Harness, key: string, bucket = 'runway-
   for await (const chunk of await client.getObject(bucket, key)) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
+
+/** A multipart upload begun and neither completed nor aborted. */
+export interface ListedUpload {
+  key: string;
+  uploadId: string;
+  initiated: Date;
+  /** Bytes in its uploaded parts. */
+  size: number;
+}
+
+/** Every incomplete multipart upload under `prefix/` in `bucket`, sorted by key (a fresh client). */
+export async function listIncompleteUploads(
+  s3: S3Harness,
+  prefix: string,
+  bucket = 'runway-media',
+): Promise<ListedUpload[]> {
+  const client = new Minio.Client(minioClientOptions(s3));
+  const uploads: ListedUpload[] = [];
+  for await (const item of client.listIncompleteUploads(bucket, `${prefix}/`, true)) {
+    const upload = item as ListedUpload;
+    uploads.push({ key: upload.key, uploadId: upload.uploadId, initiated: upload.initiated, size: upload.size });
+  }
+  return uploads.sort((a, b) => a.key.localeCompare(b.key));
+}

@@ -9,6 +9,7 @@ import {
   isForbiddenAddress,
   type ObjectStore,
   safeAgentOptionsFromConfig,
+  uploadCleanupReporter,
   type WorkerMetrics,
 } from '@runway-relay/worker';
 import type { Worker } from 'bullmq';
@@ -66,8 +67,9 @@ export async function startTestWorker(
     logger,
     name: 'worker-test',
   });
+  const metrics = createWorkerMetrics();
   const client = createMinioClient(config);
-  const store = createObjectStore(client, config);
+  const store = createObjectStore(client, config, { cleanup: uploadCleanupReporter(logger, metrics) });
   await store.ensureBucket();
   const agent = createSafeAgent({
     ...safeAgentOptionsFromConfig(config),
@@ -78,7 +80,6 @@ export async function startTestWorker(
       : {}),
   });
 
-  const metrics = createWorkerMetrics();
   const worker = buildWorker({ config, logger, redis, store, agent, metrics });
 
   return {

@@ -4,5 +4,6 @@ export * from './metrics.js';
 export * from './process-job.js';
 export * from './storage/object-store.js';
 export * from './storage/store-readiness.js';
+export * from './storage/upload-sweeper.js';
 export * from './task-store.js';
 export * from './worker.js';

@@ -6,6 +6,7 @@ import { createSafeAgent, safeAgentOptionsFromConfig } from './download/index.js
 import { createWorkerMetrics } from './metrics.js';
 import { buildOpsServer } from './ops-server.js';
 import { createMinioClient, createObjectStore } from './storage/object-store.js';
+import { startUploadSweeper, uploadCleanupReporter } from './storage/upload-sweeper.js';
 
 let config: ReturnType<typeof loadWorkerConfig>;
 try {
@@ -29,9 +30,9 @@ const redis = createRedis({
   name: 'worker',
 });
 const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-const store = createObjectStore(createMinioClient(config), config);
-const agent = createSafeAgent(safeAgentOptionsFromConfig(config));
 const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'));
+const store = createObjectStore(createMinioClient(config), config, { cleanup: uploadCleanupReporter(logger, metrics) });
+const agent = createSafeAgent(safeAgentOptionsFromConfig(config));
 
 // The bucket must exist before the first job; keep trying while the store is starting.
 for (let attempt = 1; ; attempt++) {
@@ -46,9 +47,19 @@ for (let attempt = 1; ; attempt++) {
 }
 
 const worker = buildWorker({ config, logger, redis, store, agent, metrics });
+// Incomplete uploads of workers killed mid-transfer (a failed transfer aborts its own).
+const sweeper = startUploadSweeper({
+  store,
+  prefix: config.S3_PREFIX,
+  staleMs: config.S3_STALE_UPLOAD_S * 1000,
+  intervalMs: config.S3_SWEEP_INTERVAL_S * 1000,
+  logger,
+  metrics,
+});
 const ops = buildOpsServer(metrics.registry, { redis: () => redis.ping(), storage: () => store.ping() });
 
 onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS + 2000 }, async () => {
+  sweeper.stop();
   // Stop taking jobs and wait for the running ones (bounded by the grace period).
   await worker.close();
   await ops.close();

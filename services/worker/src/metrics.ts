@@ -18,6 +18,12 @@ export function createWorkerMetrics(queueDepth?: () => Promise<Record<string, nu
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
+    uploadsAborted: new Counter({
+      name: 'relay_s3_uploads_aborted_total',
+      help: 'Incomplete multipart uploads aborted, by reason (failed_transfer, sweep)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
     bytesStored: new Counter({
       name: 'relay_bytes_stored_total',
       help: 'Bytes written to the bucket, by media kind',

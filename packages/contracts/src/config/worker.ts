@@ -66,8 +66,27 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
     WORKER_METRICS_PORT: envPort(9464),
     /** ms running jobs get to finish on SIGTERM. */
     SHUTDOWN_GRACE_MS: envInt(25_000, 0, 600_000),
+    /**
+     * Seconds between sweeps of stale incomplete multipart uploads under `S3_PREFIX` (one runs
+     * at start too); 0 turns the sweep off (a bucket lifecycle rule does it). Default 1 h, at most 7 days.
+     */
+    S3_SWEEP_INTERVAL_S: envInt(3600, 0, 604_800),
+    /**
+     * Age in seconds from which an incomplete upload is stale and swept. Must exceed
+     * `DOWNLOAD_MAX_DURATION_MS`, so no running transfer's upload is ever swept. Default 6 h.
+     */
+    S3_STALE_UPLOAD_S: envInt(21_600, 1),
   })
-  .superRefine(refineCommonEnv);
+  .superRefine(refineCommonEnv)
+  .superRefine((env, ctx) => {
+    if (env.S3_STALE_UPLOAD_S * 1000 <= env.DOWNLOAD_MAX_DURATION_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['S3_STALE_UPLOAD_S'],
+        message: `must be longer than DOWNLOAD_MAX_DURATION_MS (${env.DOWNLOAD_MAX_DURATION_MS} ms): a running transfer's upload would be swept`,
+      });
+    }
+  });
 
 export type WorkerConfig = Readonly<z.infer<typeof WorkerEnvSchema>>;
 

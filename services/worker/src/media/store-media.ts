@@ -88,6 +88,9 @@ async function transfer(input: StoreMediaInput, signal: AbortSignal | undefined)
     await Promise.race([upload, sourceFailed]);
   } catch (error) {
     opened.body.destroy();
+    // The store's put aborts the incomplete multipart upload before it settles; let it finish,
+    // so a retry cannot start before the upload of this attempt is gone.
+    await upload.catch(() => undefined);
     if (signal?.aborted && (sourceError === signal.reason || error === signal.reason)) throw signal.reason;
     if (sourceError !== undefined) throw toDownloadError(sourceError);
     throw error;
