@@ -138,6 +138,9 @@ describe('startS3Server', () => {
     expect(listed).toEqual([expect.objectContaining({ key, uploadId, size: 5 * MiB })]);
     expect(listed[0]?.initiated).toBeInstanceOf(Date);
     await client.abortMultipartUpload(BUCKET, key, uploadId);
+    // A part that arrives after the abort is refused, and brings nothing back.
+    const late = { bucketName: BUCKET, objectName: key, uploadID: uploadId, partNumber: 2, headers: {} };
+    await expect(client.uploadPart(late, Buffer.alloc(16))).rejects.toMatchObject({ code: 'NoSuchUpload' });
     const after: unknown[] = [];
     for await (const upload of client.listIncompleteUploads(BUCKET, 'inflight/', true)) after.push(upload);
     expect(after).toEqual([]);

@@ -133,6 +133,9 @@ function noSuchUpload(ctx: KoaContext, uploadId: string): void {
 /**
  * Koa middleware filling the gaps between s3rver 3.7.1 and the `minio` v8 client:
  * - `GET /<bucket>?uploads` (ListMultipartUploads): 501 in s3rver → the uploads in progress;
+ * - `PUT /<bucket>/<key>?partNumber=…&uploadId=…` (UploadPart) of an upload that does not exist
+ *   (aborted, also while the part is being written): s3rver would store it under a new
+ *   directory, or fail with 500 → `NoSuchUpload`, as S3 answers;
  * - `GET /<bucket>/<key>?uploadId=…` (ListParts): a GET of the object in s3rver → the stored
  *   parts (the `minio` client lists them to resume an upload it found), or `NoSuchUpload`;
  * - `DELETE /<bucket>/<key>?uploadId=…` (AbortMultipartUpload): 405 in s3rver → 204, and the
@@ -146,7 +149,9 @@ export function s3rverFixes(): KoaMiddleware {
     const listUploads = ctx.method === 'GET' && key === '' && 'uploads' in ctx.query;
     const abortUpload = ctx.method === 'DELETE' && key !== '' && 'uploadId' in ctx.query;
     const listParts = ctx.method === 'GET' && key !== '' && 'uploadId' in ctx.query;
-    if (bucket === '' || !(listUploads || abortUpload || listParts) || !(await ctx.app.store.getBucket(bucket))) {
+    const uploadPart = ctx.method === 'PUT' && key !== '' && 'uploadId' in ctx.query && 'partNumber' in ctx.query;
+    const handled = listUploads || abortUpload || listParts || uploadPart;
+    if (bucket === '' || !handled || !(await ctx.app.store.getBucket(bucket))) {
       await next();
       return;
     }
@@ -157,6 +162,22 @@ export function s3rverFixes(): KoaMiddleware {
       return;
     }
     const uploadId = firstValue(ctx.query.uploadId);
+    if (uploadPart) {
+      // s3rver would recreate the directory of an aborted upload for a late part: refuse it, as S3 does.
+      const known = (await storedUploads(ctx.app.store, bucket)).some((u) => u.uploadId === uploadId && u.key === key);
+      if (!known) {
+        noSuchUpload(ctx, uploadId);
+        return;
+      }
+      try {
+        await next();
+      } catch (error) {
+        // Aborted while this part was being written: its directory is gone.
+        if ((error as { code?: unknown }).code !== 'ENOENT') throw error;
+        noSuchUpload(ctx, uploadId);
+      }
+      return;
+    }
     if (listParts) {
       const upload = (await storedUploads(ctx.app.store, bucket)).find((u) => u.uploadId === uploadId && u.key === key);
       if (!upload) {
