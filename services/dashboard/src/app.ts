@@ -1,6 +1,6 @@
 import { callbackJobOptions, type DashboardConfig, eventsStreamFor, relayKeys } from '@runway-relay/contracts';
 import { type Logger, type ReadinessCheck, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
-import type { ObjectStore } from '@runway-relay/worker';
+import type { ObjectStore } from '@runway-relay/storage';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { registerBasicAuth } from './basic-auth.js';

@@ -1,5 +1,5 @@
 import type { StorageConfig } from '@runway-relay/contracts';
-import { createMinioClient, createObjectStore, type ObjectStore } from '@runway-relay/worker';
+import { createMinioClient, createObjectStore, type ObjectStore } from '@runway-relay/storage';
 
 export interface DashboardStorageConfig extends StorageConfig {
   /** Base URL browsers use for the store, when it differs from `S3_ENDPOINT`. */

@@ -1,11 +1,11 @@
 import { eventsStreamFor, relayKeys, type WorkerConfig } from '@runway-relay/contracts';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
+import type { ObjectStore } from '@runway-relay/storage';
 import type { Worker } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import { downloadOptionsFromConfig } from './download/index.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
-import type { ObjectStore } from './storage/object-store.js';
 import { createStoreReadiness } from './storage/store-readiness.js';
 import { createTaskStore } from './task-store.js';
 import { createCallbackWorker } from './worker.js';

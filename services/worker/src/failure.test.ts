@@ -1,9 +1,9 @@
 import { FAILURE_TAXONOMY } from '@runway-relay/contracts';
+import { StorageError } from '@runway-relay/storage';
 import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { DownloadError } from './download/index.js';
 import { classifyJobError } from './failure.js';
-import { StorageError } from './storage/storage-error.js';
 
 describe('classifyJobError', () => {
   it('labels a Redis error as an internal worker failure, not a storage one', () => {

@@ -1,6 +1,6 @@
 import { FAILURE_TAXONOMY, type FailureCategory, type FailureSource } from '@runway-relay/contracts';
+import { StorageError } from '@runway-relay/storage';
 import { DownloadError } from './download/index.js';
-import { StorageError } from './storage/storage-error.js';
 
 /** A job failure reduced to what the event and the retry decision need. */
 export interface ClassifiedFailure {

@@ -1,11 +1,11 @@
 import { ConfigError, loadWorkerConfig } from '@runway-relay/contracts';
 import { closeQuietly, createLogger, createRedis, onShutdown } from '@runway-relay/runtime';
+import { createMinioClient, createObjectStore } from '@runway-relay/storage';
 import { Queue } from 'bullmq';
 import { buildWorker } from './build-worker.js';
 import { createSafeAgent, safeAgentOptionsFromConfig } from './download/index.js';
 import { createWorkerMetrics } from './metrics.js';
 import { buildOpsServer } from './ops-server.js';
-import { createMinioClient, createObjectStore } from './storage/object-store.js';
 import { startUploadSweeper, uploadCleanupReporter } from './storage/upload-sweeper.js';
 
 let config: ReturnType<typeof loadWorkerConfig>;

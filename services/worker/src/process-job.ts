@@ -14,12 +14,12 @@ import {
   type StoredObject,
 } from '@runway-relay/contracts';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
+import type { ObjectStore } from '@runway-relay/storage';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { DownloadOptions } from './download/index.js';
 import { type ClassifiedFailure, classifyJobError } from './failure.js';
 import { storeMedia } from './media/store-media.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { ObjectStore } from './storage/object-store.js';
 import type { StoreReadiness } from './storage/store-readiness.js';
 import type { TaskStore } from './task-store.js';
 

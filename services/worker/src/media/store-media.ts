@@ -1,8 +1,8 @@
 import type { MediaKind, StoredObject } from '@runway-relay/contracts';
+import type { ObjectStore } from '@runway-relay/storage';
+import { StorageError } from '@runway-relay/storage';
 import { DownloadError, type DownloadOptions, openDownload, toDownloadError } from '../download/index.js';
 import { objectKey } from '../storage/object-key.js';
-import type { ObjectStore } from '../storage/object-store.js';
-import { StorageError } from '../storage/storage-error.js';
 import type { StoreReadiness } from '../storage/store-readiness.js';
 
 export interface StoreMediaInput {

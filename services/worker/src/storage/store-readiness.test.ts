@@ -1,5 +1,5 @@
+import { StorageError } from '@runway-relay/storage';
 import { describe, expect, it } from 'vitest';
-import { StorageError } from './storage-error.js';
 import { createStoreReadiness } from './store-readiness.js';
 
 /** A store whose answers the test decides: `up` or not, counting the requests it got. */

@@ -1,4 +1,4 @@
-import { StorageError } from './storage-error.js';
+import { StorageError } from '@runway-relay/storage';
 
 export interface StoreReadinessOptions {
   /**

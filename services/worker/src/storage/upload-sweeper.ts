@@ -1,6 +1,6 @@
 import type { Logger } from '@runway-relay/runtime';
+import type { ObjectStore, UploadCleanupListener } from '@runway-relay/storage';
 import type { WorkerMetrics } from '../metrics.js';
-import type { ObjectStore, UploadCleanupListener } from './object-store.js';
 
 export interface SweepOptions {
   store: Pick<ObjectStore, 'listUploads' | 'abortUpload'>;
