@@ -8,7 +8,8 @@ import { startService } from './helpers/processes.js';
 
 let redisServer: RedisServerHarness;
 beforeAll(async () => {
-  redisServer = await startRedisServer();
+  // AOF and noeviction: the start check passes without REDIS_ALLOW_VOLATILE.
+  redisServer = await startRedisServer({ persistent: true });
 });
 afterAll(async () => {
   await redisServer.dispose();
@@ -29,6 +30,31 @@ describe('the ingress process', () => {
     const [code] = await once(child, 'exit');
     expect(code).toBe(78);
     expect(output()).toContain('no sender authentication configured');
+  });
+
+  it('refuses to start on a Redis that evicts keys, naming the setting', async () => {
+    const evicting = await startRedisServer({ persistent: true, args: ['--maxmemory-policy', 'allkeys-lru'] });
+    try {
+      const { child, output, stop } = startIngress({
+        REDIS_URL: evicting.url,
+        INGRESS_HOST: '127.0.0.1',
+        INGRESS_PORT: '0',
+        CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
+      });
+      try {
+        const exited = once(child, 'exit');
+        await waitFor(() => child.exitCode !== null, { timeoutMs: 20_000, description: 'ingress exit' });
+        const [code] = await exited;
+        expect(code).toBe(78);
+        expect(output()).toContain('maxmemory-policy is allkeys-lru');
+        expect(output()).toContain('must be noeviction');
+        expect(output()).not.toContain('ingress listening');
+      } finally {
+        await stop('SIGKILL');
+      }
+    } finally {
+      await evicting.dispose();
+    }
   });
 
   it('serves signed callbacks from env, logs JSON without secrets, and drains on SIGTERM', async () => {

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import type { MediaStoredEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
@@ -70,6 +71,24 @@ async function objectKeys(prefix: string): Promise<string[]> {
 }
 
 describe('worker processes', () => {
+  it('refuses to start on a Redis without persistence, naming the setting', async () => {
+    // The backing Redis runs with appendonly no (and no REDIS_WAIT_REPLICAS here).
+    const env = testWorkerEnv(backing.redis.url, backing.s3, {
+      REDIS_ALLOW_VOLATILE: 'false',
+      WORKER_METRICS_HOST: '127.0.0.1',
+      WORKER_METRICS_PORT: '0',
+      LOG_LEVEL: 'info',
+    });
+    const worker = startService('worker', env);
+    workers.push(worker);
+    const exited = once(worker.child, 'exit');
+    await waitFor(() => worker.child.exitCode !== null, { timeoutMs: 20_000, description: 'worker exit' });
+    const [code] = await exited;
+    expect(code).toBe(78);
+    expect(worker.output()).toContain('appendonly is no');
+    expect(worker.output()).not.toContain('worker started');
+  });
+
   it('a worker SIGKILLed mid-download leaves no partial object; another worker takes the job over', async () => {
     ingress = await buildTestIngress(backing.redis.url, { JOB_ATTEMPTS: '4', JOB_BACKOFF_MS: '50' });
     const prefix = ingress.config.QUEUE_PREFIX;

@@ -57,6 +57,8 @@ export async function startIngressProcess(
       CALLBACK_HMAC_KEYS: BENCH_HMAC_KEY,
       LOG_LEVEL: 'warn',
       NODE_ENV: 'production',
+      // The bench's redis-server runs without AOF, to measure the relay rather than the disk.
+      REDIS_ALLOW_VOLATILE: 'true',
       ...options.env,
     },
   });

@@ -31,6 +31,8 @@ export async function startWorkerProcesses(
         WORKER_METRICS_PORT: '0',
         LOG_LEVEL: 'warn',
         NODE_ENV: 'production',
+        // The bench's redis-server runs without AOF, to measure the relay rather than the disk.
+        REDIS_ALLOW_VOLATILE: 'true',
         ...options.env,
       },
     });

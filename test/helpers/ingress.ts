@@ -47,6 +47,8 @@ export async function buildTestIngress(
     QUEUE_PREFIX: uniquePrefix(),
     CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
     LOG_LEVEL: 'silent',
+    // The testkit Redis runs without AOF: /readyz would report redis_config otherwise.
+    REDIS_ALLOW_VOLATILE: 'true',
     ...env,
   });
   const logger = createLogger({
@@ -67,7 +69,7 @@ export async function buildTestIngress(
   queue.on('error', () => undefined);
   const metrics = createIngressMetrics();
   const app = buildIngressApp({ config, logger, redis, queue, metrics });
-  const ops = buildIngressOpsApp({ metrics, redis });
+  const ops = buildIngressOpsApp({ config, metrics, redis });
   await Promise.all([app.ready(), ops.ready()]);
   const inspect = connectInspect(config);
   return {

@@ -47,6 +47,8 @@ export function testWorkerEnv(redisUrl: string, s3: S3Endpoint, env: Record<stri
     LOG_LEVEL: 'silent',
     WORKER_LOCK_MS: '2000',
     WORKER_STALLED_INTERVAL_MS: '1000',
+    // The testkit Redis runs without AOF; tests of the safety check pass 'false'.
+    REDIS_ALLOW_VOLATILE: 'true',
     ...env,
   };
 }

@@ -5,7 +5,14 @@ import {
   type IngressConfig,
   relayKeys,
 } from '@runway-relay/contracts';
-import { createReplicaWait, type Logger, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
+import {
+  createReplicaWait,
+  type Logger,
+  type RedisClient,
+  redisConfigReadiness,
+  redisSafetyPolicyOf,
+  registerOpsRoutes,
+} from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { AuthPolicy } from './auth/authenticate.js';
@@ -222,16 +229,24 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
 }
 
 export interface IngressOpsDeps {
+  config: IngressConfig;
   metrics: IngressMetrics;
   redis: RedisClient;
 }
 
 /**
  * The ingress's internal listener (`INGRESS_OPS_HOST:INGRESS_OPS_PORT`): `/healthz`,
- * `/readyz` (Redis) and `/metrics`, as the worker's; off the public callback port.
+ * `/readyz` (Redis, and its eviction and persistence settings) and `/metrics`, as the
+ * worker's; off the public callback port.
  */
 export function buildIngressOpsApp(deps: IngressOpsDeps): FastifyInstance {
   const app = Fastify({ logger: false });
-  registerOpsRoutes(app, { registry: deps.metrics.registry, checks: { redis: () => deps.redis.ping() } });
+  registerOpsRoutes(app, {
+    registry: deps.metrics.registry,
+    checks: {
+      redis: () => deps.redis.ping(),
+      redis_config: redisConfigReadiness(deps.redis, redisSafetyPolicyOf(deps.config)),
+    },
+  });
   return app;
 }

@@ -1,5 +1,12 @@
 import { ConfigError, loadIngressConfig } from '@runway-relay/contracts';
-import { closeQuietly, createLogger, createRedis, onShutdown } from '@runway-relay/runtime';
+import {
+  closeQuietly,
+  createLogger,
+  createRedis,
+  onShutdown,
+  redisSafetyAtStart,
+  redisSafetyPolicyOf,
+} from '@runway-relay/runtime';
 import { buildIngressApp, buildIngressOpsApp } from './app.js';
 import { createIngressMetrics } from './metrics.js';
 import { createCallbackQueue } from './queue.js';
@@ -27,11 +34,18 @@ const redis = createRedis({
   name: 'ingress',
   commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
 });
+// Refuse to ACK callbacks into a Redis that may drop them (eviction, no persistence).
+const safety = await redisSafetyAtStart(redis, redisSafetyPolicyOf(config), logger);
+if (!safety.ok) {
+  console.error(`ingress: ${safety.message}`);
+  await closeQuietly([redis]);
+  process.exit(78); // EX_CONFIG
+}
 const queue = createCallbackQueue(config, redis);
 queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
 const metrics = createIngressMetrics();
 const app = buildIngressApp({ config, logger, redis, queue, metrics });
-const ops = buildIngressOpsApp({ metrics, redis });
+const ops = buildIngressOpsApp({ config, metrics, redis });
 
 onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS }, async () => {
   // Stop accepting, let in-flight callbacks finish (each is durable before its 200), then close Redis.

@@ -1,5 +1,13 @@
 import { ConfigError, loadWorkerConfig } from '@runway-relay/contracts';
-import { closeQuietly, createLogger, createRedis, onShutdown } from '@runway-relay/runtime';
+import {
+  closeQuietly,
+  createLogger,
+  createRedis,
+  onShutdown,
+  redisConfigReadiness,
+  redisSafetyAtStart,
+  redisSafetyPolicyOf,
+} from '@runway-relay/runtime';
 import { createMinioClient, createObjectStore } from '@runway-relay/storage';
 import { Queue } from 'bullmq';
 import { buildWorker } from './build-worker.js';
@@ -29,6 +37,14 @@ const redis = createRedis({
   logger,
   name: 'worker',
 });
+// A Redis that may drop jobs (eviction, no persistence) loses accepted callbacks: refuse it.
+const safetyPolicy = redisSafetyPolicyOf(config);
+const safety = await redisSafetyAtStart(redis, safetyPolicy, logger);
+if (!safety.ok) {
+  console.error(`worker: ${safety.message}`);
+  await closeQuietly([redis]);
+  process.exit(78); // EX_CONFIG
+}
 const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
 const metrics = createWorkerMetrics(() => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed'));
 const store = createObjectStore(createMinioClient(config), config, { cleanup: uploadCleanupReporter(logger, metrics) });
@@ -56,7 +72,11 @@ const sweeper = startUploadSweeper({
   logger,
   metrics,
 });
-const ops = buildOpsServer(metrics.registry, { redis: () => redis.ping(), storage: () => store.ping() });
+const ops = buildOpsServer(metrics.registry, {
+  redis: () => redis.ping(),
+  redis_config: redisConfigReadiness(redis, safetyPolicy),
+  storage: () => store.ping(),
+});
 
 onShutdown({ logger, graceMs: config.SHUTDOWN_GRACE_MS + 2000 }, async () => {
   sweeper.stop();

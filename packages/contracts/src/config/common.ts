@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_QUEUE_NAME } from '../job.schema.js';
-import { envInt, envList } from './env.js';
+import { envBoolean, envInt, envList } from './env.js';
 
 /** One Redis Cluster seed node. */
 export interface RedisNodeAddress {
@@ -60,6 +60,18 @@ export const CommonEnvSchema = z.object({
     .default(DEFAULT_QUEUE_NAME),
   /** Days a task's state record is kept in Redis (docs/architecture.md §4: at least 30). */
   TASK_TTL_DAYS: envInt(30, 30, 3650),
+  /**
+   * Start (with a loud warning) on a Redis that may lose ACKed callbacks: a `maxmemory-policy`
+   * other than `noeviction`, or no AOF and no `REDIS_WAIT_REPLICAS`. Development and tests only;
+   * without it the ingress and worker exit 78 naming the setting. Default false.
+   */
+  REDIS_ALLOW_VOLATILE: envBoolean(false),
+  /**
+   * For a managed Redis that refuses both `CONFIG GET` and `INFO`: the operator vouches that it
+   * is `noeviction` with persistence. Only settings that cannot be read are assumed; one read
+   * and found bad still refuses the start. Default false.
+   */
+  REDIS_ASSUME_SAFE: envBoolean(false),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),

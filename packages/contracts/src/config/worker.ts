@@ -64,6 +64,11 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
     WORKER_MAX_STALLED: envInt(3, 0, 100),
     WORKER_METRICS_HOST: z.string().default('0.0.0.0'),
     WORKER_METRICS_PORT: envPort(9464),
+    /**
+     * Set as for the ingress: replicas acknowledging every callback. Read only by the start
+     * check, where above 0 a Redis without AOF passes. Default 0.
+     */
+    REDIS_WAIT_REPLICAS: envInt(0, 0, 16),
     /** ms running jobs get to finish on SIGTERM. */
     SHUTDOWN_GRACE_MS: envInt(25_000, 0, 600_000),
     /**
