@@ -58,10 +58,14 @@ export async function startTestWorker(
   redisUrl: string,
   s3: S3Endpoint,
   env: Record<string, string> = {},
-  options: { loopbackIsPublic?: boolean } = {},
+  options: { loopbackIsPublic?: boolean; logDestination?: NodeJS.WritableStream } = {},
 ): Promise<TestWorker> {
   const config = loadWorkerConfig(testWorkerEnv(redisUrl, s3, env));
-  const logger = createLogger({ service: 'worker-test', level: config.LOG_LEVEL });
+  const logger = createLogger({
+    service: 'worker-test',
+    level: config.LOG_LEVEL,
+    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  });
   const redis = createRedis({
     url: config.REDIS_URL,
     clusterNodes: config.REDIS_CLUSTER_NODES,

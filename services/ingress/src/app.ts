@@ -22,6 +22,7 @@ import { defineClaimCommand } from './dedupe/claim-task.js';
 import { FASTIFY_ERROR_CODES, HttpError } from './errors.js';
 import { jsonDepthExceeds } from './json-depth.js';
 import { loggableTaskId } from './loggable-task-id.js';
+import { registerMemoryHeadroom } from './memory-headroom.js';
 import type { IngressMetrics } from './metrics.js';
 import { registerCallbackRoutes } from './routes/callback.route.js';
 
@@ -202,6 +203,13 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
   };
   defineClaimCommand(deps.redis);
   const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
+  registerMemoryHeadroom(app, {
+    redis: deps.redis,
+    headroom: config.REDIS_MEMORY_HEADROOM,
+    intervalMs: config.REDIS_MEMORY_CHECK_MS,
+    registry: deps.metrics.registry,
+    logger: deps.logger,
+  });
   registerCallbackRoutes(app, {
     config,
     redis: deps.redis,

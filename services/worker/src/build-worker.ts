@@ -4,6 +4,7 @@ import type { ObjectStore } from '@runway-relay/storage';
 import type { Worker } from 'bullmq';
 import type { Dispatcher } from 'undici';
 import { downloadOptionsFromConfig } from './download/index.js';
+import { startMemoryRelief } from './memory-relief.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
 import { createStoreReadiness } from './storage/store-readiness.js';
@@ -38,11 +39,21 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
     events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
     metrics: options.metrics,
   };
-  return createCallbackWorker({
+  const worker = createCallbackWorker({
     config,
     connection: redis,
     processor: createProcessor(deps),
     onFailed: createFailedListener(deps),
     logger,
   });
+  const relief = startMemoryRelief({
+    redis,
+    queueName: config.QUEUE_NAME,
+    prefix: config.QUEUE_PREFIX,
+    headroom: config.REDIS_MEMORY_HEADROOM,
+    intervalMs: config.REDIS_MEMORY_CHECK_MS,
+    logger,
+  });
+  worker.once('closed', () => void relief.close());
+  return worker;
 }

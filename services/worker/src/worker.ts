@@ -1,6 +1,7 @@
 import { RELAY_BACKOFF, relayBackoffDelay, type WorkerConfig } from '@runway-relay/contracts';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
 import { type Job, Worker } from 'bullmq';
+import { createWorkerErrorLog } from './oom-log.js';
 import type { JobResult } from './process-job.js';
 
 /** Reads the base delay of a job's backoff option (`{ type, delay }`). */
@@ -42,7 +43,7 @@ export function createCallbackWorker(options: {
       },
     },
   });
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
+  worker.on('error', createWorkerErrorLog(logger));
   if (options.onFailed) worker.on('failed', options.onFailed);
   worker.on('stalled', (jobId) => logger.warn({ job_id: jobId }, 'job stalled (its worker died?), it will be retried'));
   return worker;

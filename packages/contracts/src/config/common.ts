@@ -72,6 +72,15 @@ export const CommonEnvSchema = z.object({
    * and found bad still refuses the start. Default false.
    */
   REDIS_ASSUME_SAFE: envBoolean(false),
+  /**
+   * Fraction of Redis `maxmemory` kept free for the workers. Above it the ingress answers
+   * callbacks 503 `redis_memory_full` (with Retry-After) and the workers trim completed-job
+   * history and BullMQ's event stream, so jobs can always finish and memory comes back.
+   * Default 0.8; inactive when `maxmemory` is 0.
+   */
+  REDIS_MEMORY_HEADROOM: z.coerce.number().gt(0).lte(1).default(0.8),
+  /** ms between `INFO memory` samples for the headroom (never per request). Default 1000. */
+  REDIS_MEMORY_CHECK_MS: envInt(1000, 50, 60_000),
   /** pino level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
