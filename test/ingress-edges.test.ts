@@ -52,7 +52,10 @@ describe('ops routes on their own listener (issue 10, item 9)', () => {
       expect(res.json()).toMatchObject({ error: 'not_found' });
     }
     expect((await ingress.ops.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    expect((await ingress.ops.inject({ url: '/readyz' })).json()).toEqual({ status: 'ready', checks: { redis: 'ok' } });
+    expect((await ingress.ops.inject({ url: '/readyz' })).json()).toEqual({
+      status: 'ready',
+      checks: { redis: 'ok', redis_config: 'ok' },
+    });
     const metrics = (await ingress.ops.inject({ url: '/metrics' })).body;
     expect(metrics).toContain('relay_callbacks_received_total{outcome="success"} 1');
     // The ops app serves nothing else: no callback route on the internal port.
