@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 import { signProviderCallback } from '@runway-relay/ingress';
-import { baseBody } from './fuzz-cases.js';
-import { hex, int, pick, type Rng } from './fuzz-random.js';
+import fc from 'fast-check';
+import { type BaseRecipe, baseArb, baseBody, type OneOf, oneKind } from './fuzz-cases.js';
 
 /** One request written byte for byte on a socket: what `inject` cannot express. */
 export interface RawCase {
@@ -36,33 +36,64 @@ function http(head: readonly string[], body: Buffer | string = ''): Buffer {
   return Buffer.concat([Buffer.from(head.join(CRLF) + CRLF + CRLF, 'latin1'), Buffer.from(body)]);
 }
 
-function withInvalidUtf8(rng: Rng, json: string): Buffer {
+/** Only the kinds with a `sign` choice send a correct, single signature, 70% of the time. */
+const sign = fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 7, arbitrary: fc.constant(true) });
+
+/** Raw request kinds, by label, with their choices. `cut` is taken modulo the body's length. */
+const rawVariants = {
+  'invalid-utf8-body': fc.record({ sign, bytes: fc.constantFrom([0xc3, 0x28], [0xff], [0xff, 0xfe, 0x00]) }),
+  'invalid-utf8-header': fc.record({ bytes: fc.constantFrom([0xff, 0xfe], [0xc3, 0x28], [0x80]) }),
+  'giant-header': fc.record({ size: fc.integer({ min: 17 * 1024, max: 64 * 1024 }) }),
+  'malformed-request-line': fc.record({
+    request: fc.constantFrom(
+      'GARBAGE\r\n\r\n',
+      'POST /callbacks/runway HTTP/9.9\r\nHost: x\r\n\r\n',
+      'POST  HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST /callbacks/runway\r\n\r\n',
+      'P\u00d6ST /callbacks/runway HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST /callbacks/ runway HTTP/1.1\r\nHost: x\r\n\r\n',
+      'POST /callbacks/runway HTTP/1.1 extra\r\nHost: x\r\n\r\n',
+      '\r\n\r\n\r\n',
+      `POST /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
+    ),
+  }),
+  'bad-header-syntax': fc.record({
+    line: fc.constantFrom(
+      'NoColonHere',
+      ' Leading-Space: x',
+      'Bad Name: x',
+      'X-Nul: a\u0000b',
+      'X-Ctl: \u0001',
+      'X-Lf-Only: a\nX-Other: b',
+    ),
+  }),
+  'truncated-body': fc.record({ cut: fc.nat(), missing: fc.integer({ min: 1, max: 5000 }) }),
+  'duplicate-signature': fc.record({ second: fc.constantFrom('same', 'garbage') }),
+  'duplicate-content-type': fc.record({ sign, first: fc.constantFrom('application/json', 'text/plain') }),
+  'duplicate-content-length': fc.record({ second: fc.constantFrom('same', 'one-more') }),
+  'content-length-and-chunked': fc.constant({}),
+  chunked: fc.record({ sign }),
+  'chunked-invalid': fc.record({ size: fc.constantFrom('zz', '-1', 'ffffffffffffffffff', '') }),
+  'http-1.0': fc.record({ sign }),
+};
+
+/** One raw request: a callback variant, and a kind with its choices. */
+export type RawRecipe = { base: BaseRecipe; request: OneOf<typeof rawVariants> };
+/** Every raw kind; a case is labelled with its kind. */
+export const RAW_KINDS = Object.keys(rawVariants);
+/** Raw cases, every kind equally likely. */
+export const rawCaseArb: fc.Arbitrary<RawRecipe> = fc.record({ base: baseArb, request: oneKind(rawVariants) });
+
+function withInvalidUtf8(json: string, bytes: readonly number[]): Buffer {
   const at = json.indexOf('"msg":"') + '"msg":"'.length;
-  const bytes = pick(rng, [[0xc3, 0x28], [0xff], [0xff, 0xfe, 0x00]]);
   return Buffer.concat([Buffer.from(json.slice(0, at)), Buffer.from(bytes), Buffer.from(json.slice(at))]);
 }
 
-/** Builds raw case `index`. Signed cases carry the provider signature of their own `s-` id. */
-export function generateRawCase(rng: Rng, hmacKey: string, index: number, nowS: number): RawCase {
-  const kind = pick(rng, [
-    'invalid-utf8-body',
-    'invalid-utf8-header',
-    'giant-header',
-    'malformed-request-line',
-    'bad-header-syntax',
-    'truncated-body',
-    'duplicate-signature',
-    'duplicate-content-type',
-    'duplicate-content-length',
-    'content-length-and-chunked',
-    'chunked',
-    'chunked-invalid',
-    'http-1.0',
-  ] as const);
-  // Only these kinds send a correct, single signature for the body's id.
-  const signed = ['invalid-utf8-body', 'duplicate-content-type', 'chunked', 'http-1.0'].includes(kind) && rng() < 0.7;
-  const taskId = `${signed ? 's' : 'u'}-r${index.toString(36)}-${hex(rng, 6)}`;
-  const json = JSON.stringify(baseBody(rng, taskId));
+/** Builds raw case `index` at `nowS`. Signed cases carry the provider signature of their own `s-` id. */
+export function buildRawCase({ base, request: r }: RawRecipe, hmacKey: string, index: number, nowS: number): RawCase {
+  const signed = 'sign' in r && r.sign;
+  const taskId = `${signed ? 's' : 'u'}-r${index.toString(36)}`;
+  const json = JSON.stringify(baseBody(base, taskId));
   const timestamp = String(nowS);
   const signature = signProviderCallback(signed ? hmacKey : 'wrong-key', taskId, timestamp);
   const auth = [`X-Webhook-Timestamp: ${timestamp}`, `X-Webhook-Signature: ${signature}`];
@@ -70,18 +101,18 @@ export function generateRawCase(rng: Rng, hmacKey: string, index: number, nowS: 
   const jsonHead = (length: number) => [...common, 'Content-Type: application/json', `Content-Length: ${length}`];
   const plain = (bytes: Buffer, parserLevel = false, mayNotAnswer = false): RawCase => ({
     index,
-    labels: [kind],
+    labels: [r.kind],
     signed,
     taskId,
     bytes,
     parserLevel,
     mayNotAnswer,
-    halfClose: kind === 'truncated-body' || kind === 'malformed-request-line',
+    halfClose: r.kind === 'truncated-body' || r.kind === 'malformed-request-line',
   });
 
-  switch (kind) {
+  switch (r.kind) {
     case 'invalid-utf8-body': {
-      const body = withInvalidUtf8(rng, json);
+      const body = withInvalidUtf8(json, r.bytes);
       return plain(http([...jsonHead(body.length), ...auth], body));
     }
     case 'invalid-utf8-header': {
@@ -91,68 +122,43 @@ export function generateRawCase(rng: Rng, hmacKey: string, index: number, nowS: 
             CRLF,
           ),
         ),
-        Buffer.from(pick(rng, [[0xff, 0xfe], [0xc3, 0x28], [0x80]])),
+        Buffer.from(r.bytes),
         Buffer.from(CRLF + CRLF + json),
       ]);
       return plain(head, true);
     }
-    case 'giant-header': {
-      const size = int(rng, 17 * 1024, 64 * 1024);
+    case 'giant-header':
       return plain(
-        http([...jsonHead(Buffer.byteLength(json)), ...auth, `X-Padding: ${'a'.repeat(size)}`], json),
+        http([...jsonHead(Buffer.byteLength(json)), ...auth, `X-Padding: ${'a'.repeat(r.size)}`], json),
         true,
         true,
       );
-    }
     case 'malformed-request-line':
-      return plain(
-        Buffer.from(
-          pick(rng, [
-            'GARBAGE\r\n\r\n',
-            'POST /callbacks/runway HTTP/9.9\r\nHost: x\r\n\r\n',
-            'POST  HTTP/1.1\r\nHost: x\r\n\r\n',
-            'POST /callbacks/runway\r\n\r\n',
-            'P\u00d6ST /callbacks/runway HTTP/1.1\r\nHost: x\r\n\r\n',
-            'POST /callbacks/ runway HTTP/1.1\r\nHost: x\r\n\r\n',
-            'POST /callbacks/runway HTTP/1.1 extra\r\nHost: x\r\n\r\n',
-            '\r\n\r\n\r\n',
-            `POST /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`,
-          ]),
-          'latin1',
-        ),
-        true,
-        true,
-      );
-    case 'bad-header-syntax': {
-      const line = pick(rng, [
-        'NoColonHere',
-        ' Leading-Space: x',
-        'Bad Name: x',
-        'X-Nul: a\u0000b',
-        'X-Ctl: \u0001',
-        'X-Lf-Only: a\nX-Other: b',
-      ]);
-      return plain(http([...jsonHead(Buffer.byteLength(json)), ...auth, line], json), true, true);
-    }
+      return plain(Buffer.from(r.request, 'latin1'), true, true);
+    case 'bad-header-syntax':
+      return plain(http([...jsonHead(Buffer.byteLength(json)), ...auth, r.line], json), true, true);
     case 'truncated-body': {
-      const sent = Buffer.from(json).subarray(0, int(rng, 0, json.length - 1));
-      return plain(http([...jsonHead(Buffer.byteLength(json) + int(rng, 1, 5000)), ...auth], sent), true, true);
+      const sent = Buffer.from(json).subarray(0, r.cut % json.length);
+      return plain(http([...jsonHead(Buffer.byteLength(json) + r.missing), ...auth], sent), true, true);
     }
     case 'duplicate-signature':
       // Node joins repeated unknown headers with ", ": never a valid signature.
       return plain(
         http(
-          [...jsonHead(Buffer.byteLength(json)), ...auth, `X-Webhook-Signature: ${pick(rng, [signature, 'garbage'])}`],
+          [
+            ...jsonHead(Buffer.byteLength(json)),
+            ...auth,
+            `X-Webhook-Signature: ${r.second === 'same' ? signature : 'garbage'}`,
+          ],
           json,
         ),
       );
-    case 'duplicate-content-type': {
-      const first = pick(rng, ['application/json', 'text/plain']);
+    case 'duplicate-content-type':
       return plain(
         http(
           [
             ...common,
-            `Content-Type: ${first}`,
+            `Content-Type: ${r.first}`,
             'Content-Type: application/json',
             `Content-Length: ${Buffer.byteLength(json)}`,
             ...auth,
@@ -160,11 +166,10 @@ export function generateRawCase(rng: Rng, hmacKey: string, index: number, nowS: 
           json,
         ),
       );
-    }
     case 'duplicate-content-length': {
       const length = Buffer.byteLength(json);
       return plain(
-        http([...jsonHead(length), `Content-Length: ${pick(rng, [length, length + 1])}`, ...auth], json),
+        http([...jsonHead(length), `Content-Length: ${r.second === 'same' ? length : length + 1}`, ...auth], json),
         true,
         true,
       );
@@ -177,8 +182,8 @@ export function generateRawCase(rng: Rng, hmacKey: string, index: number, nowS: 
       );
     case 'chunked':
     case 'chunked-invalid': {
-      const valid = kind === 'chunked';
-      const size = valid ? Buffer.byteLength(json).toString(16) : pick(rng, ['zz', '-1', 'ffffffffffffffffff', '']);
+      const valid = r.kind === 'chunked';
+      const size = r.kind === 'chunked' ? Buffer.byteLength(json).toString(16) : r.size;
       const body = `${size}\r\n${json}\r\n0\r\n\r\n`;
       return plain(
         http([...common, 'Content-Type: application/json', 'Transfer-Encoding: chunked', ...auth], body),
