@@ -95,7 +95,7 @@ describe('the ingress process', () => {
           body: JSON.stringify(successBody(taskId)),
         }).then((r) => r.json());
       // The Redis of this file is noeviction with AOF: ready without REDIS_ALLOW_VOLATILE.
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.json());
+      const ready = await fetch(`http://127.0.0.1:${opsPort}/readyz`).then((r) => r.json());
       expect(ready).toEqual({ status: 'ready', checks: { redis: 'ok', redis_config: 'ok' } });
       expect(await send()).toEqual({ status: 'received', task_id: taskId });
       expect(await send()).toEqual({ status: 'duplicate', task_id: taskId });

@@ -100,7 +100,7 @@ describe('Redis at maxmemory (noeviction)', () => {
     const peak = await memoryFraction(current);
     expect(peak).toBeGreaterThan(0.8);
     expect(peak).toBeLessThan(1);
-    const metrics = await current.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = await current.ops.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/^relay_callbacks_refused_memory_total [1-9]/m);
     // Ops routes are not refused.
     expect((await current.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);

@@ -106,7 +106,7 @@ export function renderReport(input: ReportInput): string {
     ...machineSection(input.machine, input.command, input.date),
     '',
     'The servers, redis-server and the load generator (autocannon, in the orchestrator process)',
-    'share these cores, as on the machines FACTS.md describes: absolute figures are lower than on',
+    'share these cores (2 cores, shared): absolute figures are lower than on',
     'dedicated hardware; the ratios against the bare-Fastify baseline are the comparable part.',
     '',
     '## Headline figures',
