@@ -20,7 +20,8 @@ import type { RedisClient } from '@runway-relay/runtime';
  *       12 body sha256 ('' without a provider signature), 13 signature Unix seconds (''),
  *       14 replay record ttl (s).
  *
- * Returns `{decision, accepted summary}`. Decisions:
+ * Returns `{decision, accepted summary}`; the summary only with `conflict`, the one decision that
+ * needs it (it would cost every duplicate a parse). Decisions:
  * - `replayed`: the provider signature was seen before with another body (nothing written);
  * - `stale`: a success whose signature is not newer than the failure it would supersede;
  * - `new`: this delivery claimed the task: add the job;
@@ -41,7 +42,6 @@ if ARGV[12] ~= '' then
 end
 local accepted = redis.call('HGET', KEYS[1], 'accepted_outcome')
 local status = redis.call('HGET', KEYS[1], 'status')
-local content = redis.call('HGET', KEYS[1], 'content') or ''
 local function touch(duplicate)
   redis.call('HSET', KEYS[1], 'last_received_at', ARGV[2])
   redis.call('HINCRBY', KEYS[1], 'deliveries', 1)
@@ -59,7 +59,7 @@ local function conflict()
     -- A finished task is held again; one still queued or running is held by its worker.
     if status == 'stored' or status == 'failed' then redis.call('HSET', KEYS[1], 'status', 'held') end
   end
-  return {'conflict', content}
+  return {'conflict', redis.call('HGET', KEYS[1], 'content') or ''}
 end
 if accepted then
   local fingerprint = redis.call('HGET', KEYS[1], 'content_fp')
@@ -67,13 +67,13 @@ if accepted then
   if accepted == 'failure' and outcome == 'success' then
     local failure_ts = tonumber(redis.call('HGET', KEYS[1], 'sig_ts') or '')
     local success_ts = tonumber(ARGV[13])
-    if failure_ts and success_ts and success_ts <= failure_ts then return {'stale', content} end
+    if failure_ts and success_ts and success_ts <= failure_ts then return {'stale', ''} end
   elseif not same then
     return conflict()
   else
     touch(true)
-    if not claimed_job_exists(accepted == 'success' and KEYS[2] or KEYS[3]) then return {'ensure', content} end
-    return {'duplicate', content}
+    if not claimed_job_exists(accepted == 'success' and KEYS[2] or KEYS[3]) then return {'ensure', ''} end
+    return {'duplicate', ''}
   end
 end
 -- unknown task, or a success superseding a failure
@@ -84,14 +84,14 @@ if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'sig_ts', ARGV[13]) else redi
 redis.call('HDEL', KEYS[1], 'error_category', 'error_detail')
 redis.call('HSETNX', KEYS[1], 'first_received_at', ARGV[2])
 touch(false)
-return {'new', content}
+return {'new', ''}
 `;
 
 export type ClaimDecision = 'new' | 'ensure' | 'duplicate' | 'conflict' | 'replayed' | 'stale';
 
 export interface ClaimResult {
   decision: ClaimDecision;
-  /** Summary of the callback the task had accepted before this delivery (null for a new task). */
+  /** With `conflict`: summary of the callback the task had accepted (null otherwise). */
   accepted: CallbackSummary | null;
   /** This delivery as a conflict record (kept on the task when the decision is `conflict`). */
   delivery: ConflictRecord;
@@ -166,5 +166,9 @@ export async function claimTask(redis: RedisClient, keys: RelayKeys, input: Clai
     String(signed?.ttlSeconds ?? 1),
   );
   if (!DECISIONS.has(decision)) throw new Error(`unexpected claim decision ${decision}`);
-  return { decision: decision as ClaimDecision, accepted: parseSummary(accepted), delivery };
+  return {
+    decision: decision as ClaimDecision,
+    accepted: decision === 'conflict' ? parseSummary(accepted) : null,
+    delivery,
+  };
 }
