@@ -6,7 +6,8 @@
 # The services run their TypeScript sources with tsx (no build step), which is why tsx is
 # a production dependency of the root package.
 
-# Node 20 left support in April 2026: the images run a supported LTS (the code also runs on 20).
+# Node 22 (LTS): the production runtime, the major in .nvmrc. package.json's engines (>=20.19) is the
+# floor CI tests; test/node-version.test.ts keeps the four in agreement (docs/deployment.md#node-versions).
 ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
