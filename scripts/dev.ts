@@ -131,7 +131,7 @@ async function main(): Promise<void> {
     `  media hosts ${env.DOWNLOAD_ALLOWED_HOSTS ? env.DOWNLOAD_ALLOWED_HOSTS : 'any (in production set DOWNLOAD_ALLOWED_HOSTS=<the provider media hosts>, see docs/security.md)'}`,
   );
   say('try a simulated batch (media served by the simulator, stored in the bucket):');
-  say(`  npm run simulate -- --ingress ${ingress}/callbacks/runway --hmac-key ${key} --tasks 20`);
+  say(`  npm run -s simulate -- --ingress ${ingress}/callbacks/runway --hmac-key ${key} --tasks 20`);
   say('Ctrl-C stops everything.');
 }
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { classifyProviderFailure } from '@runway-relay/contracts';
 import { buildCallback, type CallbackBody, failureFixtures } from './callbacks.js';
 import type { MediaServer } from './media-server.js';
 import { type DeliveryResult, sendCallback } from './sender.js';
@@ -27,8 +28,19 @@ export interface ScenarioOptions {
   retries?: number;
   /** Size of each video in bytes. Default 256 KiB. */
   videoSize?: number;
+  /**
+   * The `code` and/or `msg` every failure callback carries instead of its fixture's (e.g. one of
+   * the provider's Chinese messages); the expected category is then the classifier's answer.
+   */
+  failure?: FailureOverride;
   /** Source of randomness for which tasks fail or repeat. Default `Math.random`. */
   random?: () => number;
+}
+
+/** A chosen provider `code` / `msg` for the failure callbacks of a scenario. */
+export interface FailureOverride {
+  code?: number;
+  msg?: string;
 }
 
 /** What a scenario sent and what the receiver should end up with. */
@@ -83,10 +95,14 @@ function plan(options: ScenarioOptions, expected: ScenarioSummary['expected']): 
     const repeat = position < 0 ? 0 : position % 2 === 0 ? 1 : 2;
     if (failing.has(taskId) && fixtures.length > 0) {
       const fixture = fixtures[failureIndex++ % fixtures.length] as (typeof fixtures)[number];
-      const body = buildCallback('failure', taskId, {}, fixture.name);
-      expected.failure[taskId] = fixture.category;
+      // A chosen code/msg goes into the provider's documented shape, not into an odd variant.
+      const body = buildCallback('failure', taskId, {}, options.failure ? undefined : fixture.name);
+      if (options.failure?.code !== undefined) body.code = options.failure.code;
+      if (options.failure?.msg !== undefined) body.msg = options.failure.msg;
       const code = typeof body.code === 'number' ? body.code : 400;
       const msg = typeof body.msg === 'string' ? body.msg : '';
+      expected.failure[taskId] =
+        options.failure === undefined ? fixture.category : classifyProviderFailure(code, msg).category;
       options.media.tasks.put({ taskId, state: 'fail', failCode: code, failMsg: msg });
       return { taskId, body, repeat };
     }
