@@ -6,6 +6,7 @@ export * from './config/dashboard.js';
 export * from './config/env.js';
 export * from './config/ingress.js';
 export * from './config/job-policy.js';
+export * from './config/secret-files.js';
 export * from './config/worker.js';
 export * from './conflict-event.js';
 export * from './errors.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { resolveSecretFiles } from './secret-files.js';
 
 /** `true`/`false`/`1`/`0`/`yes`/`no`; `z.coerce.boolean()` would read "false" as true. */
 export const envBoolean = (fallback: boolean) =>
@@ -31,9 +32,14 @@ export function withoutEmpty(env: NodeJS.ProcessEnv): Record<string, string> {
   return out;
 }
 
-/** Parses `env` with `schema`; a failure throws a {@link ConfigError} naming each variable. */
+/**
+ * Parses `env` with `schema`, after reading each secret given as `<NAME>_FILE` (see
+ * `resolveSecretFiles`); a failure throws a {@link ConfigError} naming each variable.
+ */
 export function parseEnv<T extends z.ZodType>(schema: T, env: NodeJS.ProcessEnv): Readonly<z.infer<T>> {
-  const result = schema.safeParse(withoutEmpty(env));
+  const secrets = resolveSecretFiles(withoutEmpty(env));
+  if (secrets.problems.length > 0) throw new ConfigError(secrets.problems);
+  const result = schema.safeParse(secrets.env);
   if (!result.success) {
     throw new ConfigError(result.error.issues.map((issue) => `${issue.path.join('.') || '(env)'}: ${issue.message}`));
   }
