@@ -23,6 +23,8 @@ const root = new URL('../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
 
 interface ComposeService {
+  image?: string;
+  command?: string[] | string;
   build?: { context?: string; target?: string } | string;
   ports?: unknown[];
   container_name?: string;
@@ -156,6 +158,71 @@ describe('docker-compose.yml', () => {
       expect(ports.length, name).toBeGreaterThan(0);
       for (const port of ports) expect(exposed(name), name).toContain(port);
     }
+  });
+});
+
+describe('docker-compose.yml for production', () => {
+  it('pins every image it pulls to a release (no bare name, no latest, no major-only tag)', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.build !== undefined) continue; // built here, from the Dockerfile's pinned base
+      expect(service.image, name).toMatch(/^[a-z0-9/._-]+:(\d+\.\d+\.\d+[a-z0-9.-]*|RELEASE\.[0-9TZ-]+)$/);
+    }
+  });
+
+  it('runs Redis noeviction with a maxmemory for the ingress headroom to act on', () => {
+    const command = ((compose.services.redis?.command ?? []) as string[]).map((part) => interpolate(part));
+    const flag = (name: string) => command[command.indexOf(name) + 1];
+    expect(flag('--maxmemory-policy')).toBe('noeviction');
+    expect(flag('--maxmemory')).toMatch(/^\d+(mb|gb)$/);
+    expect(flag('--appendonly')).toBe('yes');
+    for (const name of appNames) {
+      expect(Number(environmentOf(name).REDIS_MEMORY_HEADROOM), name).toBeLessThan(1);
+    }
+  });
+
+  it("gives the apps the relay's own MinIO user, created by minio-init, never the root credentials", () => {
+    const init = compose.services['minio-init'];
+    const initEnv = environmentOf('minio-init');
+    for (const name of ['worker', 'dashboard'] as const) {
+      const env = environmentOf(name);
+      expect(env.S3_ACCESS_KEY, name).toBe(initEnv.RELAY_USER);
+      expect(env.S3_SECRET_KEY, name).toBe(initEnv.RELAY_PASSWORD);
+      expect(env.S3_ACCESS_KEY, name).not.toBe(initEnv.MINIO_ROOT_USER);
+      expect(env.S3_BUCKET, name).toBe(initEnv.BUCKET);
+      const deps = compose.services[name]?.depends_on as Record<string, { condition?: string }>;
+      expect(deps['minio-init']?.condition, name).toBe('service_completed_successfully');
+    }
+    // The relay's password has no default: compose refuses to start without one.
+    expect(composeText).toMatch(/S3_SECRET_KEY: \$\{MINIO_RELAY_PASSWORD:\?/);
+    expect(init?.depends_on).toEqual({ minio: { condition: 'service_healthy' } });
+  });
+
+  it("limits the relay's policy to its bucket and to what the object store calls", () => {
+    const script = String(((compose.services['minio-init']?.command ?? []) as string[])[0]);
+    const policyText = /<<POLICY\n([\s\S]*?)\nPOLICY\n/.exec(script)?.[1];
+    expect(policyText).toBeDefined();
+    // Compose turns $$ into $, then the shell substitutes the bucket.
+    const policy = JSON.parse((policyText ?? '').replaceAll('$$BUCKET', 'runway-media')) as {
+      Statement: Array<{ Effect: string; Action: string[]; Resource: string[] }>;
+    };
+    const granted = policy.Statement.flatMap((statement) => {
+      expect(statement.Effect).toBe('Allow');
+      for (const resource of statement.Resource) expect(resource).toMatch(/^arn:aws:s3:::runway-media(\/\*)?$/);
+      return statement.Action;
+    });
+    expect(granted.sort()).toEqual(
+      [
+        's3:AbortMultipartUpload',
+        's3:GetBucketLocation',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucketMultipartUploads',
+        's3:ListMultipartUploadParts',
+        's3:PutObject',
+      ].sort(),
+    );
+    expect(script).toContain('mc admin user add local "$$RELAY_USER" "$$RELAY_PASSWORD"');
+    expect(script).toContain('mc admin policy attach local relay-bucket --user "$$RELAY_USER"');
   });
 });
 
