@@ -10,6 +10,11 @@ export interface OpsRoutesOptions {
   checks: Record<string, ReadinessCheck>;
   /** ms each check may take. */
   checkTimeoutMs?: number;
+  /**
+   * The start step a service is still waiting for (see `createStartupProgress`): while it
+   * returns a text, `/readyz` answers 503 with it under `start`.
+   */
+  starting?: () => string | undefined;
 }
 
 async function withTimeout(check: ReadinessCheck, ms: number): Promise<void> {
@@ -34,7 +39,7 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOption
   const timeout = options.checkTimeoutMs ?? 1000;
   app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
   app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
-    const results = await Promise.all(
+    const results: Array<readonly [string, string]> = await Promise.all(
       Object.entries(options.checks).map(async ([name, check]) => {
         try {
           await withTimeout(check, timeout);
@@ -44,6 +49,8 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOption
         }
       }),
     );
+    const step = options.starting?.();
+    if (step !== undefined) results.push(['start', step]);
     const ready = results.every(([, result]) => result === 'ok');
     return reply
       .code(ready ? 200 : 503)

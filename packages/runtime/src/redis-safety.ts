@@ -1,6 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type RedisClient, waitForRedis } from './redis.js';
+import { startRetryDelay, whenAborted } from './retry-until.js';
 
 /**
  * A setting that makes ACKed callbacks losable:
@@ -159,30 +161,37 @@ export function redisSafetyPolicyOf(config: {
   };
 }
 
-/** Waits for Redis (logging each failed attempt, never giving up) and reads its settings. */
-async function checkWhenReachable(redis: RedisClient, policy: RedisSafetyPolicy, logger: Logger) {
+/**
+ * Waits for Redis (logging each failed attempt, never giving up) and reads its settings;
+ * rejects with the signal's reason once `signal` aborts (the service is closing).
+ */
+async function checkWhenReachable(redis: RedisClient, policy: RedisSafetyPolicy, logger: Logger, signal: AbortSignal) {
+  const aborted = whenAborted(signal);
+  aborted.catch(() => undefined);
   for (let attempt = 1; ; attempt++) {
+    signal.throwIfAborted();
     try {
-      await waitForRedis(redis, 10_000);
-      return await checkRedisSafety(redis, policy);
+      return await Promise.race([waitForRedis(redis, 10_000).then(() => checkRedisSafety(redis, policy)), aborted]);
     } catch (error) {
+      signal.throwIfAborted();
       logger.warn({ err: error, attempt }, 'redis not reachable yet, start check retrying');
-      await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5000)));
     }
+    await sleep(startRetryDelay(attempt), undefined, { signal });
   }
 }
 
 /**
  * The start check of a service: waits until Redis answers, then `{ ok: false, message }`
  * means refuse to start (exit 78). With `allowVolatile` the problems are logged as a loud
- * warning and the start goes on.
+ * warning and the start goes on. `signal` ends the wait (a service closed while starting).
  */
 export async function redisSafetyAtStart(
   redis: RedisClient,
   policy: RedisSafetyPolicy,
   logger: Logger,
+  signal: AbortSignal = new AbortController().signal,
 ): Promise<{ ok: true } | { ok: false; message: string }> {
-  const result = await checkWhenReachable(redis, policy, logger);
+  const result = await checkWhenReachable(redis, policy, logger, signal);
   if (result.ok) return result;
   const message = describeRedisSafety(result.problems);
   if (!policy.allowVolatile) return { ok: false, message };
