@@ -1,19 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import {
-  loadDashboardConfig,
   type MediaStoredEvent,
   parseTaskState,
   type RelayEvent,
   type TaskConflictEvent,
 } from '@runway-relay/contracts';
-import { buildDashboardApp } from '@runway-relay/dashboard';
 import { signStandardWebhook } from '@runway-relay/ingress';
-import { closeQuietly, createLogger, createRedis, waitForRedis } from '@runway-relay/runtime';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
-import { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardStorageEnv, startTestDashboard } from './helpers/dashboard.js';
 import {
   buildTestIngress,
   failureBody,
@@ -203,27 +200,17 @@ describe('what a signature covers', () => {
   });
 });
 
-/** A dashboard on the stack's Redis and prefix, for the operator's side of a conflict. */
+/** A dashboard (`createDashboard`) on the stack's Redis and prefix, for the operator's side of a conflict. */
 async function startDashboard(target: Stack): Promise<FastifyInstance> {
-  const config = loadDashboardConfig({
+  const dashboard = await startTestDashboard({
     REDIS_URL: backing.redis.url,
     QUEUE_PREFIX: target.ingress.config.QUEUE_PREFIX,
     EVENTS_STREAM: target.stream,
     NODE_ENV: 'development',
-    LOG_LEVEL: 'silent',
+    ...dashboardStorageEnv(backing.s3),
   });
-  const logger = createLogger({ service: 'dashboard-test', level: 'silent' });
-  const redis = createRedis({ url: config.REDIS_URL, role: 'producer', logger, name: 'dashboard-test' });
-  await waitForRedis(redis);
-  const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-  const app = buildDashboardApp({ config, logger, redis, queue });
-  await app.ready();
-  cleanups.push(async () => {
-    await app.close();
-    await queue.close();
-    await closeQuietly([redis]);
-  });
-  return app;
+  cleanups.push(() => dashboard.close());
+  return dashboard.app;
 }
 
 const resolve = (app: FastifyInstance, taskId: string, keep: string) =>

@@ -1,13 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import {
-  loadDashboardConfig,
-  type MediaStoredEvent,
-  parseTaskState,
-  type TaskFailedEvent,
-} from '@runway-relay/contracts';
-import { buildDashboardApp } from '@runway-relay/dashboard';
-import { closeQuietly, createLogger, createRedis, keySlot, waitForRedis } from '@runway-relay/runtime';
+import { type MediaStoredEvent, parseTaskState, type TaskFailedEvent } from '@runway-relay/contracts';
+import { keySlot } from '@runway-relay/runtime';
 import {
   buildCallback,
   type DeliveryResult,
@@ -23,9 +16,9 @@ import {
   startS3Server,
   waitFor,
 } from '@runway-relay/testkit';
-import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardStorageEnv, startTestDashboard } from './helpers/dashboard.js';
 import {
   buildTestIngress,
   jobIdFor,
@@ -107,29 +100,16 @@ describe('the pipeline on a Redis Cluster (3 masters + 3 replicas)', () => {
 
   it('serves the dashboard (Bull Board and the admin API) from the cluster', async () => {
     const prefix = taggedPrefix();
-    const config = loadDashboardConfig({
+    const dashboard = await startTestDashboard({
       ...clusterEnv(prefix),
       EVENTS_STREAM: `${prefix}:events`,
       NODE_ENV: 'development',
-      LOG_LEVEL: 'silent',
+      ...dashboardStorageEnv(s3),
     });
-    const logger = createLogger({ service: 'dashboard-test', level: 'silent' });
-    const redis = createRedis({
-      url: config.REDIS_URL,
-      clusterNodes: config.REDIS_CLUSTER_NODES,
-      role: 'producer',
-      logger,
-      name: 'dashboard-test',
-    });
-    await waitForRedis(redis);
-    const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-    queue.on('error', () => undefined);
-    const app = buildDashboardApp({ config, logger, redis, queue });
-    cleanups.push(async () => {
-      await app.close();
-      await queue.close();
-      await closeQuietly([redis]);
-    });
+    cleanups.push(() => dashboard.close());
+    // The bucket the stored media would be in; /readyz checks it (the worker creates it in production).
+    await dashboard.store.ensureBucket();
+    const { app, config } = dashboard;
     const ingress = await buildTestIngress(UNUSED_URL, clusterEnv(prefix));
     cleanups.push(() => ingress.close());
     const taskId = newTaskId();
@@ -179,8 +159,7 @@ describe('a master failover with REDIS_WAIT_REPLICAS=1', () => {
       S3_PREFIX: objectPrefix(prefix),
     });
     cleanups.push(() => worker.close());
-    await ingress.app.listen({ host: '127.0.0.1', port: 0 });
-    const url = `http://127.0.0.1:${(ingress.app.server.address() as AddressInfo).port}/callbacks/runway`;
+    const url = `${ingress.url}/callbacks/runway`;
 
     const victim = await cluster.masterForSlot(slot);
     const total = 100;

@@ -1,12 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
-import { jobIdFor, loadDashboardConfig, relayKeys } from '@runway-relay/contracts';
-import { buildDashboardApp } from '@runway-relay/dashboard';
-import { closeQuietly, createLogger, createRedis, type RedisClient, waitForRedis } from '@runway-relay/runtime';
+import { jobIdFor, relayKeys } from '@runway-relay/contracts';
+import { closeQuietly, createLogger, createRedis, type RedisClient } from '@runway-relay/runtime';
 import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestDashboard } from './helpers/dashboard.js';
 
 /* Issue 10, items 6a (cross-site requests) and 6b (password guessing) against a real Redis. */
 
@@ -35,17 +35,9 @@ interface Built {
   lines: Array<Record<string, unknown>>;
 }
 
+/** A dashboard through `createDashboard` (the shared helper), its log lines read back. */
 async function build(env: Record<string, string> = {}): Promise<Built> {
   const prefix = `t${randomBytes(5).toString('hex')}`;
-  const config = loadDashboardConfig({
-    REDIS_URL: redisServer.url,
-    QUEUE_PREFIX: prefix,
-    DASHBOARD_USER: USER,
-    DASHBOARD_PASSWORD: PASSWORD,
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'info',
-    ...env,
-  });
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -53,19 +45,20 @@ async function build(env: Record<string, string> = {}): Promise<Built> {
       done();
     },
   });
-  const logger = createLogger({ service: 'dashboard-test', level: config.LOG_LEVEL, destination });
-  const redis = createRedis({ url: config.REDIS_URL, role: 'producer', logger, name: 'dashboard-test' });
-  await waitForRedis(redis);
-  const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-  queue.on('error', () => undefined);
-  const app = buildDashboardApp({ config, logger, redis, queue });
-  await app.ready();
-  cleanups.push(async () => {
-    await app.close();
-    await queue.close().catch(() => undefined);
-    await closeQuietly([redis]);
-  });
-  return { app, queue, redis, lines };
+  const dashboard = await startTestDashboard(
+    {
+      REDIS_URL: redisServer.url,
+      QUEUE_PREFIX: prefix,
+      DASHBOARD_USER: USER,
+      DASHBOARD_PASSWORD: PASSWORD,
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'info',
+      ...env,
+    },
+    { logDestination: destination },
+  );
+  cleanups.push(() => dashboard.close());
+  return { app: dashboard.app, queue: dashboard.queue, redis: dashboard.redis, lines };
 }
 
 const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;

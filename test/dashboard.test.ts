@@ -11,8 +11,8 @@ import {
   relayKeys,
   type StoredObject,
 } from '@runway-relay/contracts';
-import { buildDashboardApp, createDashboardStore } from '@runway-relay/dashboard';
-import { closeQuietly, createLogger, createRedis, waitForRedis } from '@runway-relay/runtime';
+import { createDashboardStore } from '@runway-relay/dashboard';
+import { closeQuietly, createLogger, createRedis } from '@runway-relay/runtime';
 import {
   type RedisServerHarness,
   type S3Harness,
@@ -21,10 +21,11 @@ import {
   waitFor,
 } from '@runway-relay/testkit';
 import type { ObjectStore } from '@runway-relay/worker';
-import { Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { dashboardStorageEnv, startTestDashboard } from './helpers/dashboard.js';
 
 const USER = 'ops';
 const PASSWORD = 'correct horse battery staple';
@@ -35,18 +36,21 @@ interface TestDashboard {
   queue: Queue;
   inspect: Redis;
   keys: ReturnType<typeof relayKeys>;
-  store: ObjectStore | undefined;
+  store: ObjectStore;
   close(): Promise<void>;
 }
 
+const BUCKET = 'runway-media';
 let redisServer: RedisServerHarness;
+let s3: S3Harness;
 let dashboard: TestDashboard;
 const cleanups: Array<() => Promise<void>> = [];
 
 beforeAll(async () => {
-  redisServer = await startRedisServer();
+  [redisServer, s3] = await Promise.all([startRedisServer(), startS3Server({ buckets: [BUCKET] })]);
 });
 afterAll(async () => {
+  await s3?.stop();
   await redisServer.dispose();
 });
 afterEach(async () => {
@@ -55,42 +59,33 @@ afterEach(async () => {
 });
 
 /**
- * A dashboard on a fresh queue prefix (and event stream), so tests never see each other's
- * keys; with `withStore`, an object store built from the config's `S3_*` variables.
+ * A dashboard (`createDashboard`, through the shared helper) on a fresh queue prefix and event
+ * stream, so tests never see each other's keys, with the file's S3 server as its object store.
  */
-async function buildTestDashboard(env: Record<string, string> = {}, withStore = false): Promise<TestDashboard> {
+async function buildTestDashboard(env: Record<string, string> = {}): Promise<TestDashboard> {
   const prefix = `t${randomBytes(5).toString('hex')}`;
-  const config = loadDashboardConfig({
+  const started = await startTestDashboard({
     REDIS_URL: redisServer.url,
     QUEUE_PREFIX: prefix,
     EVENTS_STREAM: `${prefix}:events`,
     DASHBOARD_USER: USER,
     DASHBOARD_PASSWORD: PASSWORD,
     NODE_ENV: 'test',
-    LOG_LEVEL: 'silent',
+    ...dashboardStorageEnv(s3, BUCKET),
     ...env,
   });
-  const logger = createLogger({ service: 'dashboard-test', level: config.LOG_LEVEL });
-  const redis = createRedis({ url: config.REDIS_URL, role: 'producer', logger, name: 'dashboard-test' });
-  await waitForRedis(redis);
-  const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
-  queue.on('error', () => undefined);
-  const store = withStore ? createDashboardStore(config) : undefined;
-  const app = buildDashboardApp({ config, logger, redis, queue, ...(store ? { store } : {}) });
-  await app.ready();
-  const inspect = new Redis(config.REDIS_URL, { maxRetriesPerRequest: 1 });
+  const inspect = new Redis(started.config.REDIS_URL, { maxRetriesPerRequest: 1 });
   inspect.on('error', () => undefined);
   return {
-    app,
-    config,
-    queue,
+    app: started.app,
+    config: started.config,
+    queue: started.queue,
     inspect,
-    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
-    store,
+    keys: relayKeys(started.config.QUEUE_PREFIX, started.config.QUEUE_NAME),
+    store: started.store,
     close: async () => {
-      await app.close();
-      await queue.close().catch(() => undefined);
-      await closeQuietly([redis, inspect]);
+      await started.close();
+      await closeQuietly([inspect]);
     },
   };
 }
@@ -169,7 +164,7 @@ describe('dashboard basic auth', () => {
     expect((await get('/healthz', {})).statusCode).toBe(200);
     const ready = await get('/readyz', {});
     expect(ready.statusCode).toBe(200);
-    expect(ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok' } });
+    expect(ready.json()).toEqual({ status: 'ready', checks: { redis: 'ok', storage: 'ok' } });
     const metrics = await get('/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('relay_dashboard_retries_total');
@@ -250,9 +245,16 @@ describe('GET /api/tasks/:taskId', () => {
       duplicates: 2,
       first_received_at: '2025-01-02T03:04:05.000Z',
       last_received_at: '2025-01-02T03:05:05.000Z',
-      // No store in this test: the URL would be a presigned GET.
+      // A presigned GET of the object (it need not exist to be signed; see the presign tests).
       objects: [
-        { kind: 'video', key: video.key, size: 1234, sha256: video.sha256, content_type: 'video/mp4', url: null },
+        {
+          kind: 'video',
+          key: video.key,
+          size: 1234,
+          sha256: video.sha256,
+          content_type: 'video/mp4',
+          url: expect.stringMatching(new RegExp(`^${s3.endpoint}/${BUCKET}/runway/${taskId}/video\\.mp4\\?X-Amz-`)),
+        },
       ],
       last_error: { category: 'link_expired', detail: 'cover: HTTP 410' },
       jobs: [{ id: jobIdFor(taskId, 'success'), state: 'waiting', attemptsMade: 0, failedReason: null }],
@@ -262,28 +264,14 @@ describe('GET /api/tasks/:taskId', () => {
 });
 
 describe('presigned media URLs (real S3 server)', () => {
-  const BUCKET = 'runway-media';
-  let s3: S3Harness;
-  beforeAll(async () => {
-    s3 = await startS3Server({ buckets: [BUCKET] });
-  });
-  afterAll(async () => {
-    await s3?.stop();
-  });
-  const storageEnv = () => ({
-    S3_ENDPOINT: s3.endpoint,
-    S3_ACCESS_KEY: s3.accessKey,
-    S3_SECRET_KEY: s3.secretKey,
-    S3_REGION: s3.region,
-    S3_BUCKET: BUCKET,
-  });
+  const storageEnv = () => dashboardStorageEnv(s3, BUCKET);
 
   it('links each stored object with a GET URL that works for PRESIGN_EXPIRY_S', async () => {
-    dashboard = await buildTestDashboard({ ...storageEnv(), PRESIGN_EXPIRY_S: '120' }, true);
+    dashboard = await buildTestDashboard({ PRESIGN_EXPIRY_S: '120' });
     const taskId = randomUUID();
     const body = Buffer.from(`video bytes of ${taskId}`);
     const key = `runway/${taskId}/video.mp4`;
-    await dashboard.store?.put(key, Readable.from([body]), body.length, {
+    await dashboard.store.put(key, Readable.from([body]), body.length, {
       taskId,
       videoId: `v-${taskId}`,
       contentType: 'video/mp4',

@@ -1,4 +1,3 @@
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RelayEvent } from '@runway-relay/contracts';
 import { type DeliveryResult, type MediaServer, sendCallback, startMediaServer } from '@runway-relay/simulator';
@@ -60,8 +59,7 @@ interface Run {
 async function startRun(redisArgs: string[]): Promise<Run> {
   const redis = await startRedisServer({ persistent: true, args: redisArgs });
   const ingress = await buildTestIngress(redis.url, POLICY);
-  await ingress.app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = ingress.app.server.address() as AddressInfo;
+  const { port } = ingress;
   const prefix = ingress.config.QUEUE_PREFIX;
   const stream = `${prefix}:events`;
   const worker = await startTestWorker(redis.url, s3, {

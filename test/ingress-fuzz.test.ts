@@ -12,7 +12,6 @@
  * (shrink attempts included) goes to .tmp/fuzz-summary.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
 import fc from 'fast-check';
@@ -123,8 +122,7 @@ beforeAll(async () => {
     CALLBACK_HMAC_KEYS: HMAC_KEYS.join(','),
     CALLBACK_WEBHOOK_SECRETS: WEBHOOK_SECRET,
   });
-  await ingress.app.listen({ host: '127.0.0.1', port: 0 });
-  port = (ingress.app.server.address() as AddressInfo).port;
+  port = ingress.port;
 });
 afterAll(async () => {
   await ingress?.close();

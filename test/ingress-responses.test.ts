@@ -183,7 +183,7 @@ describe('callback responses (docs/architecture.md §2)', () => {
 
   it('200 concurrent deliveries of one task make exactly one job and one "received"', async () => {
     ingress = await buildTestIngress(redisServer.url);
-    const address = await ingress.app.listen({ host: '127.0.0.1', port: 0 });
+    const address = ingress.url;
     const taskId = randomUUID();
     const payload = JSON.stringify(successBody(taskId));
     const responses = await Promise.all(

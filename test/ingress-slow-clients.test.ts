@@ -32,9 +32,7 @@ afterEach(async () => {
 
 async function listen(env: Record<string, string>): Promise<void> {
   ingress = await buildTestIngress(redisServer.url, env);
-  await ingress.app.listen({ host: '127.0.0.1', port: 0 });
-  const address = ingress.app.server.address();
-  port = typeof address === 'object' && address !== null ? address.port : 0;
+  port = ingress.port;
 }
 
 interface TrackedSocket {

@@ -1,13 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type IngressConfig, jobIdFor, loadIngressConfig, relayKeys } from '@runway-relay/contracts';
-import {
-  buildIngressApp,
-  buildIngressOpsApp,
-  createCallbackQueue,
-  createIngressMetrics,
-  signProviderCallback,
-} from '@runway-relay/ingress';
-import { closeQuietly, createLogger, createRedis, type RedisClient, waitForRedis } from '@runway-relay/runtime';
+import { createIngress, signProviderCallback } from '@runway-relay/ingress';
+import { closeQuietly, type RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { connectInspect } from './redis.js';
@@ -25,6 +19,11 @@ export interface TestIngress {
   /** A separate connection for assertions. */
   inspect: RedisClient;
   keys: ReturnType<typeof relayKeys>;
+  /** The public listener on 127.0.0.1 (`url` is its base, e.g. `http://127.0.0.1:40123`). */
+  port: number;
+  url: string;
+  /** The ops listener on 127.0.0.1. */
+  opsPort: number;
   close(): Promise<void>;
 }
 
@@ -34,7 +33,8 @@ export function uniquePrefix(): string {
 }
 
 /**
- * Builds an ingress app against `redisUrl` with a fresh prefix; `env` overrides defaults
+ * Builds and starts an ingress (`createIngress`, as `main.ts` does) against `redisUrl` with a
+ * fresh prefix, both listeners on 127.0.0.1 ephemeral ports; `env` overrides defaults
  * (`REDIS_CLUSTER_NODES` plus a hash-tagged `QUEUE_PREFIX` run it on a cluster).
  */
 export async function buildTestIngress(
@@ -47,43 +47,37 @@ export async function buildTestIngress(
     QUEUE_PREFIX: uniquePrefix(),
     CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
     LOG_LEVEL: 'silent',
-    // The testkit Redis runs without AOF: /readyz would report redis_config otherwise.
+    // The testkit Redis runs without AOF: the start check would refuse it otherwise.
     REDIS_ALLOW_VOLATILE: 'true',
+    INGRESS_HOST: '127.0.0.1',
+    INGRESS_PORT: '0',
+    INGRESS_OPS_HOST: '127.0.0.1',
+    INGRESS_OPS_PORT: '0',
     ...env,
   });
-  const logger = createLogger({
-    service: 'ingress-test',
-    level: config.LOG_LEVEL,
-    ...(options.logDestination ? { destination: options.logDestination } : {}),
-  });
-  const redis = createRedis({
-    url: config.REDIS_URL,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    role: 'producer',
-    logger,
-    name: 'ingress-test',
-    commandTimeoutMs: config.REDIS_COMMAND_TIMEOUT_MS,
-  });
-  await waitForRedis(redis);
-  const queue = createCallbackQueue(config, redis);
-  queue.on('error', () => undefined);
-  const metrics = createIngressMetrics();
-  const app = buildIngressApp({ config, logger, redis, queue, metrics });
-  const ops = buildIngressOpsApp({ config, metrics, redis });
-  await Promise.all([app.ready(), ops.ready()]);
+  const ingress = createIngress(config, options.logDestination ? { logDestination: options.logDestination } : {});
+  let addresses: Awaited<ReturnType<typeof ingress.start>>;
+  try {
+    addresses = await ingress.start();
+  } catch (error) {
+    await ingress.close();
+    throw error;
+  }
   const inspect = connectInspect(config);
   return {
-    app,
-    ops,
+    app: ingress.app,
+    ops: ingress.ops,
     config,
-    queue,
-    redis,
+    queue: ingress.queue,
+    redis: ingress.redis,
     inspect,
     keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
+    port: addresses.port,
+    url: `http://127.0.0.1:${addresses.port}`,
+    opsPort: addresses.opsPort,
     close: async () => {
-      await Promise.all([app.close(), ops.close()]);
-      await queue.close().catch(() => undefined);
-      await closeQuietly([redis, inspect]);
+      await ingress.close();
+      await closeQuietly([inspect]);
     },
   };
 }

@@ -1,19 +1,14 @@
 import { loadWorkerConfig, parseStreamEntry, type RelayEvent, type WorkerConfig } from '@runway-relay/contracts';
-import { closeQuietly, createLogger, createRedis } from '@runway-relay/runtime';
 import {
-  buildWorker,
-  createMinioClient,
-  createObjectStore,
   createSafeAgent,
-  createWorkerMetrics,
+  createWorker,
   isForbiddenAddress,
   type ObjectStore,
   safeAgentOptionsFromConfig,
-  uploadCleanupReporter,
   type WorkerMetrics,
 } from '@runway-relay/worker';
 import type { Worker } from 'bullmq';
-import type * as Minio from 'minio';
+import type { Agent } from 'undici';
 import { connectInspect, type RedisTargetLike } from './redis.js';
 
 export interface S3Endpoint {
@@ -27,8 +22,9 @@ export interface TestWorker {
   worker: Worker;
   config: WorkerConfig;
   store: ObjectStore;
-  client: Minio.Client;
   metrics: WorkerMetrics;
+  /** The ops listener on 127.0.0.1 (`/healthz`, `/readyz`, `/metrics`). */
+  opsPort: number;
   close(): Promise<void>;
 }
 
@@ -47,13 +43,27 @@ export function testWorkerEnv(redisUrl: string, s3: S3Endpoint, env: Record<stri
     LOG_LEVEL: 'silent',
     WORKER_LOCK_MS: '2000',
     WORKER_STALLED_INTERVAL_MS: '1000',
+    WORKER_METRICS_HOST: '127.0.0.1',
+    WORKER_METRICS_PORT: '0',
     // The testkit Redis runs without AOF; tests of the safety check pass 'false'.
     REDIS_ALLOW_VOLATILE: 'true',
     ...env,
   };
 }
 
-/** Runs a callbacks worker in this process, with the same wiring as services/worker/src/main.ts. */
+/**
+ * An agent that treats 127.0.0.1 (where the simulator listens) as public while every other
+ * private address (169.254.169.254, 10/8, …) stays refused at connect time.
+ */
+function loopbackIsPublicAgent(config: WorkerConfig): Agent {
+  return createSafeAgent({
+    ...safeAgentOptionsFromConfig(config),
+    allowPrivate: false,
+    isForbidden: (ip: string) => ip !== '127.0.0.1' && isForbiddenAddress(ip),
+  });
+}
+
+/** Builds and starts a worker in this process through `createWorker`, the root `main.ts` uses. */
 export async function startTestWorker(
   redisUrl: string,
   s3: S3Endpoint,
@@ -61,45 +71,23 @@ export async function startTestWorker(
   options: { loopbackIsPublic?: boolean; logDestination?: NodeJS.WritableStream } = {},
 ): Promise<TestWorker> {
   const config = loadWorkerConfig(testWorkerEnv(redisUrl, s3, env));
-  const logger = createLogger({
-    service: 'worker-test',
-    level: config.LOG_LEVEL,
-    ...(options.logDestination ? { destination: options.logDestination } : {}),
+  const agent = options.loopbackIsPublic ? loopbackIsPublicAgent(config) : undefined;
+  const service = createWorker(config, {
+    ...(agent ? { dispatcher: agent } : {}),
+    ...(options.logDestination ? { logDestination: options.logDestination } : {}),
   });
-  const redis = createRedis({
-    url: config.REDIS_URL,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    role: 'worker',
-    logger,
-    name: 'worker-test',
-  });
-  const metrics = createWorkerMetrics();
-  const client = createMinioClient(config);
-  const store = createObjectStore(client, config, { cleanup: uploadCleanupReporter(logger, metrics) });
-  await store.ensureBucket();
-  const agent = createSafeAgent({
-    ...safeAgentOptionsFromConfig(config),
-    // The simulator listens on 127.0.0.1: with `loopbackIsPublic` that address counts as public
-    // while every other private address (169.254.169.254, 10/8, …) stays refused at connect time.
-    ...(options.loopbackIsPublic
-      ? { allowPrivate: false, isForbidden: (ip: string) => ip !== '127.0.0.1' && isForbiddenAddress(ip) }
-      : {}),
-  });
-
-  const worker = buildWorker({ config, logger, redis, store, agent, metrics });
-
-  return {
-    worker,
-    config,
-    store,
-    client,
-    metrics,
-    close: async () => {
-      await worker.close();
-      await agent.close().catch(() => undefined);
-      await closeQuietly([redis]);
-    },
+  const close = async () => {
+    await service.close();
+    await agent?.close().catch(() => undefined);
   };
+  let opsPort: number;
+  try {
+    ({ opsPort } = await service.start());
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { worker: service.worker, config, store: service.store, metrics: service.metrics, opsPort, close };
 }
 
 /** Every event on `stream`, parsed with the shared schema. */

@@ -240,6 +240,8 @@ export interface IngressOpsDeps {
   config: IngressConfig;
   metrics: IngressMetrics;
   redis: RedisClient;
+  /** The start step still under way, reported by `/readyz` (see `createIngress`). */
+  starting?: () => string | undefined;
 }
 
 /**
@@ -255,6 +257,7 @@ export function buildIngressOpsApp(deps: IngressOpsDeps): FastifyInstance {
       redis: () => deps.redis.ping(),
       redis_config: redisConfigReadiness(deps.redis, redisSafetyPolicyOf(deps.config)),
     },
+    ...(deps.starting ? { starting: deps.starting } : {}),
   });
   return app;
 }

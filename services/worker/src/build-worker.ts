@@ -24,7 +24,8 @@ export interface BuildWorkerOptions {
 
 /**
  * Wires the processor, its failure listener and the BullMQ worker from config and the
- * process's connections. main.ts and the tests share it, so tests run the real wiring.
+ * process's connections; `createWorker` (the composition root) calls it once `start()` has
+ * found Redis and the bucket.
  */
 export function buildWorker(options: BuildWorkerOptions): Worker {
   const { config, logger, redis } = options;

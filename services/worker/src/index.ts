@@ -1,5 +1,6 @@
 export * from '@runway-relay/storage';
 export * from './build-worker.js';
+export * from './create-worker.js';
 export * from './download/index.js';
 export * from './metrics.js';
 export * from './process-job.js';

@@ -2,9 +2,16 @@ import { type ReadinessCheck, registerOpsRoutes } from '@runway-relay/runtime';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 
-/** The worker's small HTTP listener: `/healthz`, `/readyz` (Redis and storage), `/metrics`. */
-export function buildOpsServer(registry: Registry, checks: Record<string, ReadinessCheck>): FastifyInstance {
+/**
+ * The worker's small HTTP listener: `/healthz`, `/readyz` (Redis, storage and, while the
+ * worker starts, the step it waits for) and `/metrics`.
+ */
+export function buildOpsServer(
+  registry: Registry,
+  checks: Record<string, ReadinessCheck>,
+  starting?: () => string | undefined,
+): FastifyInstance {
   const app = Fastify({ logger: false });
-  registerOpsRoutes(app, { registry, checks });
+  registerOpsRoutes(app, { registry, checks, ...(starting ? { starting } : {}) });
   return app;
 }

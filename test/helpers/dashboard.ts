@@ -1,0 +1,50 @@
+import { loadDashboardConfig } from '@runway-relay/contracts';
+import { createDashboard, type DashboardService } from '@runway-relay/dashboard';
+
+export interface TestDashboard extends Pick<DashboardService, 'app' | 'config' | 'queue' | 'redis' | 'store'> {
+  /** The listener on 127.0.0.1. */
+  port: number;
+  close(): Promise<void>;
+}
+
+/** `S3_*` variables naming a test S3 server (testkit's `S3Harness`). */
+export function dashboardStorageEnv(
+  s3: { endpoint: string; accessKey: string; secretKey: string; region: string },
+  bucket = 'runway-media',
+): Record<string, string> {
+  return {
+    S3_ENDPOINT: s3.endpoint,
+    S3_ACCESS_KEY: s3.accessKey,
+    S3_SECRET_KEY: s3.secretKey,
+    S3_REGION: s3.region,
+    S3_BUCKET: bucket,
+  };
+}
+
+/**
+ * Builds and starts a dashboard through `createDashboard`, the root `main.ts` uses, listening
+ * on a 127.0.0.1 ephemeral port; resolves once Redis answers. `env` carries `REDIS_URL` (or
+ * `REDIS_CLUSTER_NODES`), the prefix, credentials and, for a ready `/readyz`, the `S3_*`
+ * variables of a test S3 server.
+ */
+export async function startTestDashboard(
+  env: Record<string, string>,
+  options: { logDestination?: NodeJS.WritableStream } = {},
+): Promise<TestDashboard> {
+  const config = loadDashboardConfig({
+    DASHBOARD_HOST: '127.0.0.1',
+    DASHBOARD_PORT: '0',
+    LOG_LEVEL: 'silent',
+    ...env,
+  });
+  const service = createDashboard(config, options.logDestination ? { logDestination: options.logDestination } : {});
+  let port: number;
+  try {
+    ({ port } = await service.start());
+  } catch (error) {
+    await service.close();
+    throw error;
+  }
+  const { app, queue, redis, store } = service;
+  return { app, config, queue, redis, store, port, close: () => service.close() };
+}
