@@ -6,7 +6,6 @@ export * from './redis-memory.js';
 export * from './redis-safety.js';
 export * from './replica-wait.js';
 export * from './retry-until.js';
-export * from './shutdown.js';
 export * from './run-service.js';
 export * from './start-refused.js';
 export * from './startup-progress.js';
