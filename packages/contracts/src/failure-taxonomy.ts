@@ -28,6 +28,9 @@ export const DELIVERY_CATEGORIES = [
   'interrupted',
   // A fault of the worker itself (its Redis, a bug): neither the source nor the object store.
   'internal',
+  // Neither a callback nor the provider's task-detail API gave a final state within
+  // RECONCILE_MAX_AGE_S: the reconciler stopped asking.
+  'no_outcome',
 ] as const;
 
 export const FailureCategorySchema = z.enum([...PROVIDER_CATEGORIES, ...DELIVERY_CATEGORIES]);
@@ -85,6 +88,8 @@ export const FAILURE_TAXONOMY: Readonly<Record<FailureCategory, Omit<FailureClas
   interrupted: { retryable: true, action: 'retry_later' },
   // Usually the worker's Redis (failover, a full or read-only server): retrying once it is back helps.
   internal: { retryable: true, action: 'inspect' },
+  // Asking again will not help; the provider (or a new submission) might.
+  no_outcome: { retryable: false, action: 'contact_provider' },
 });
 
 export function failureClass(category: FailureCategory): FailureClass {

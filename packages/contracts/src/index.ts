@@ -1,5 +1,6 @@
 export * from './callback.schema.js';
 export * from './callback-fingerprint.js';
+export * from './claim-task.js';
 export * from './classifier.js';
 export * from './config/common.js';
 export * from './config/dashboard.js';
@@ -7,6 +8,7 @@ export * from './config/env.js';
 export * from './config/ingress.js';
 export * from './config/job-policy.js';
 export * from './config/secret-files.js';
+export * from './config/provider.js';
 export * from './config/worker.js';
 export * from './conflict-event.js';
 export * from './errors.js';

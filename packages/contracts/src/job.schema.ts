@@ -7,13 +7,29 @@ export const DEFAULT_QUEUE_NAME = 'runway-callbacks';
 /** BullMQ job name of a callback job. */
 export const CALLBACK_JOB_NAME = 'callback';
 
-/** How the sender of a callback was authenticated. */
-export const AuthMethodSchema = z.enum(['provider_hmac', 'standard_webhooks', 'path_token', 'ip_allowlist', 'none']);
+/**
+ * How the sender of a callback was authenticated. `provider_api`: not a callback at all but the
+ * answer of the provider's task-detail API, fetched by the reconciler with our API key over TLS.
+ */
+export const AuthMethodSchema = z.enum([
+  'provider_hmac',
+  'standard_webhooks',
+  'path_token',
+  'ip_allowlist',
+  'none',
+  'provider_api',
+]);
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;
 
 /** Data of one job on the callbacks queue; validated before enqueue and after dequeue. */
 export const CallbackJobSchema = z.object({
   v: z.literal(1),
+  /**
+   * Where the outcome came from: a `callback` the provider posted (also when absent: jobs
+   * queued before the field existed), or a `poll` of the provider's task-detail API by the
+   * reconciler, for a task whose callback never came.
+   */
+  source: z.enum(['callback', 'poll']).optional(),
   callback: CallbackSchema,
   receipt: z.object({
     received_at: z.iso.datetime(),

@@ -15,6 +15,12 @@ export interface RelayKeys {
   signature(fingerprint: string): string;
   /** BullMQ's hash of one job, used to ask "does this job exist?" inside the dedupe script. */
   job(jobId: string): string;
+  /** Hash of a task registered with the reconciler: registration time, metadata, poll schedule. */
+  pollTask(taskId: string): string;
+  /** Sorted set of the reconciler's open tasks, scored by the time of their next poll (ms). */
+  pollDue: string;
+  /** Token bucket of the provider API rate limiter, shared by every process. */
+  providerRate: string;
 }
 
 export function relayKeys(prefix: string, queueName: string): RelayKeys {
@@ -23,5 +29,8 @@ export function relayKeys(prefix: string, queueName: string): RelayKeys {
     quarantine: `${prefix}:relay:quarantine`,
     signature: (fingerprint) => `${prefix}:relay:sig:${fingerprint}`,
     job: (jobId) => `${prefix}:${queueName}:${jobId}`,
+    pollTask: (taskId) => `${prefix}:relay:poll:task:${taskId}`,
+    pollDue: `${prefix}:relay:poll:due`,
+    providerRate: `${prefix}:relay:provider:rate`,
   };
 }

@@ -18,3 +18,30 @@ describe('loadWorkerConfig: the sweep of stale uploads', () => {
     expect(loadWorkerConfig({ S3_SWEEP_INTERVAL_S: '0' }).S3_SWEEP_INTERVAL_S).toBe(0);
   });
 });
+
+describe('loadWorkerConfig: the provider API and the reconciler', () => {
+  it('has the documented defaults, and no API key unless one is set', () => {
+    const config = loadWorkerConfig({});
+    expect(config).toMatchObject({
+      PROVIDER_API_URL: 'https://api.kie.ai',
+      PROVIDER_TIMEOUT_MS: 10_000,
+      PROVIDER_RPS: 5,
+      PROVIDER_BURST: 10,
+      RECONCILE_AFTER_S: 1500,
+      RECONCILE_INTERVAL_S: 300,
+      RECONCILE_MAX_INTERVAL_S: 3600,
+      RECONCILE_MAX_AGE_S: 259_200,
+      RECONCILE_PASS_S: 30,
+    });
+    expect(config.PROVIDER_API_KEY).toBeUndefined();
+    expect(loadWorkerConfig({ PROVIDER_API_URL: 'http://127.0.0.1:9/' }).PROVIDER_API_URL).toBe('http://127.0.0.1:9');
+  });
+
+  it('names the variable of a bad value', () => {
+    expect(() => loadWorkerConfig({ PROVIDER_API_URL: 'ftp://x' })).toThrow(/PROVIDER_API_URL/);
+    expect(() => loadWorkerConfig({ PROVIDER_RPS: '0' })).toThrow(/PROVIDER_RPS/);
+    expect(() => loadWorkerConfig({ RECONCILE_INTERVAL_S: '600', RECONCILE_MAX_INTERVAL_S: '300' })).toThrow(
+      /RECONCILE_MAX_INTERVAL_S: must be at least RECONCILE_INTERVAL_S \(600\)/,
+    );
+  });
+});

@@ -1,19 +1,21 @@
 import { createHash } from 'node:crypto';
 import {
   type CallbackJob,
+  type ClaimResult,
   callbackJobOptions,
+  claimTask,
   describeIssues,
   type EventStreamOptions,
   type IngressConfig,
   peekTaskId,
   RawCallbackSchema,
   type RelayKeys,
+  type SignedDelivery,
 } from '@runway-relay/contracts';
 import type { RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthPolicy, authenticate, type ProviderSignature } from '../auth/authenticate.js';
-import { type ClaimResult, claimTask, type SignedDelivery } from '../dedupe/claim-task.js';
 import { publishConflict } from '../dedupe/conflict-event.js';
 import { enqueueCallback, validCallbackJob } from '../enqueue.js';
 import {

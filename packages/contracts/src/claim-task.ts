@@ -1,18 +1,15 @@
-import {
-  type CallbackJob,
-  type CallbackSummary,
-  CallbackSummarySchema,
-  type ConflictRecord,
-  callbackFingerprint,
-  jobIdFor,
-  type RelayKeys,
-  summarizeCallback,
-} from '@runway-relay/contracts';
-import type { RedisClient } from '@runway-relay/runtime';
+import { callbackFingerprint, summarizeCallback } from './callback-fingerprint.js';
+import { type CallbackSummary, CallbackSummarySchema } from './event.schema.js';
+import type { RedisLike } from './events.js';
+import { type CallbackJob, jobIdFor } from './job.schema.js';
+import type { RelayKeys } from './keys.js';
+import type { ConflictRecord } from './task-state.js';
 
 /**
  * The dedupe decision, the replay check and the task record, in one atomic script
- * (docs/ingress.md, "Deduplication" and "Replayed signatures").
+ * (docs/ingress.md, "Deduplication" and "Replayed signatures"). It lives in contracts because
+ * every path that turns a provider answer into a job goes through it: the ingress for
+ * callbacks, the worker's reconciler for answers of the provider's task-detail API.
  *
  * KEYS: 1 task hash, 2 success job hash, 3 failure job hash, 4 signature replay record.
  * ARGV: 1 outcome, 2 now (ms), 3 ttl (s), 4 code, 5 msg, 6 video_id, 7 job id, 8 extra JSON,
@@ -104,7 +101,7 @@ interface ClaimCommand {
 }
 
 /** Registers the script on a connection (ioredis sends EVALSHA and falls back to EVAL). */
-export function defineClaimCommand(redis: RedisClient): void {
+export function defineClaimCommand(redis: RedisLike): void {
   redis.defineCommand('relayClaimTask', { numberOfKeys: 4, lua: CLAIM_SCRIPT });
 }
 
@@ -136,7 +133,7 @@ function parseSummary(text: string): CallbackSummary | null {
 }
 
 /** Runs the claim script for one callback. */
-export async function claimTask(redis: RedisClient, keys: RelayKeys, input: ClaimInput): Promise<ClaimResult> {
+export async function claimTask(redis: RedisLike, keys: RelayKeys, input: ClaimInput): Promise<ClaimResult> {
   const { job, signed } = input;
   const { callback } = job;
   const delivery: ConflictRecord = {

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { envInt } from './env.js';
+
+/** The provider's API, which the reconciler asks about tasks whose callback never came. */
+export const ProviderEnvSchema = z.object({
+  /** Base URL of the provider's API (no trailing path). Default `https://api.kie.ai`. */
+  PROVIDER_API_URL: z
+    .url({ protocol: /^https?$/ })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .default('https://api.kie.ai'),
+  /**
+   * Bearer key of the provider's API (secret: never logged). Unset: the relay cannot ask the
+   * provider, so the reconciler does not run.
+   */
+  PROVIDER_API_KEY: z.string().min(1).max(512).optional(),
+  /** ms one request to the provider's API may take, connect to last byte. Default 10000. */
+  PROVIDER_TIMEOUT_MS: envInt(10_000, 100, 300_000),
+  /** Requests per second to the provider's API, shared by every process (Redis token bucket). Default 5. */
+  PROVIDER_RPS: z.coerce.number().gt(0).max(10_000).default(5),
+  /** Requests that may go at once after a quiet spell (the bucket's size). Default 10. */
+  PROVIDER_BURST: envInt(10, 1, 100_000),
+});
+export type ProviderConfig = z.infer<typeof ProviderEnvSchema>;
+
+/** When and how long the reconciler polls a registered task (docs/worker.md, "The reconciler"). */
+export const ReconcileEnvSchema = z.object({
+  /** Seconds after registration before the first poll: the callback usually comes first. Default 1500. */
+  RECONCILE_AFTER_S: envInt(1500, 0, 14 * 86_400),
+  /** Seconds between the first polls of a task still running; doubles each poll. Default 300. */
+  RECONCILE_INTERVAL_S: envInt(300, 1, 86_400),
+  /** Longest interval between polls of one task, seconds. Default 3600. */
+  RECONCILE_MAX_INTERVAL_S: envInt(3600, 1, 7 * 86_400),
+  /** Seconds after registration when the reconciler gives up (`no_outcome`). Default 259200 (3 days). */
+  RECONCILE_MAX_AGE_S: envInt(259_200, 1, 14 * 86_400),
+  /** Seconds between reconcile passes (one BullMQ job scheduler for all processes). Default 30. */
+  RECONCILE_PASS_S: envInt(30, 1, 3600),
+});
+export type ReconcileConfig = z.infer<typeof ReconcileEnvSchema>;
+
+/** Cross-field rules of {@link ReconcileEnvSchema}, called from the worker schema's `superRefine`. */
+export function refineReconcileEnv(env: ReconcileConfig, ctx: z.RefinementCtx): void {
+  if (env.RECONCILE_MAX_INTERVAL_S < env.RECONCILE_INTERVAL_S) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['RECONCILE_MAX_INTERVAL_S'],
+      message: `must be at least RECONCILE_INTERVAL_S (${env.RECONCILE_INTERVAL_S})`,
+    });
+  }
+}
