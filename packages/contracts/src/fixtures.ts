@@ -19,8 +19,14 @@ export function loadFixture(file: FixtureFile): CallbackFixture[] {
 
 export const RecordDetailFixtureSchema = z.object({ name: z.string(), body: z.unknown() });
 
-/** Loads the answers of the provider's task-detail (polling) endpoint. */
-export function loadRecordDetailFixtures(): Array<z.infer<typeof RecordDetailFixtureSchema>> {
-  const url = new URL('../fixtures/record-detail.json', import.meta.url);
+/**
+ * Loads the answers of the provider's task-detail (polling) endpoint: `record-detail.json` for
+ * generated and extended videos (`/api/v1/runway/record-detail`), `aleph-record-info.json` for
+ * the Aleph model (`/api/v1/aleph/record-info`, shaped like the provider's documented example).
+ */
+export function loadRecordDetailFixtures(
+  file: 'record-detail.json' | 'aleph-record-info.json' = 'record-detail.json',
+): Array<z.infer<typeof RecordDetailFixtureSchema>> {
+  const url = new URL(`../fixtures/${file}`, import.meta.url);
   return z.array(RecordDetailFixtureSchema).parse(JSON.parse(readFileSync(url, 'utf8')));
 }

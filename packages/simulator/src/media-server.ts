@@ -6,7 +6,9 @@ import { type Behavior, formatBehavior, parseBehavior } from './behavior.js';
 import { MEDIA_FILES, type MediaKind } from './media.js';
 import { tinyPng } from './media-layout.js';
 import { type PathStats, respondWith, sendText } from './media-responder.js';
-import { createTaskStore, handleRecordDetail, type TaskStore } from './provider-api.js';
+import { createTaskStore, type TaskStore } from './provider-api.js';
+import { createTaskLifecycle, type ProviderSimOptions, type TaskLifecycle } from './provider-lifecycle.js';
+import { createProviderApi, type ProviderApi } from './provider-routes.js';
 
 /** Options of {@link startMediaServer}. */
 export interface MediaServerOptions {
@@ -20,6 +22,8 @@ export interface MediaServerOptions {
   defaultVideoSize?: number;
   /** Bytes `huge-declared` sends before giving up on a client that keeps reading. Default 64 MiB. */
   hugeCapBytes?: number;
+  /** How the provider API's generated tasks behave (timings, failures, rate limit, expiry, callbacks). */
+  provider?: ProviderSimOptions;
 }
 
 /** Query parameters understood by media URLs (see {@link MediaServer.url}). */
@@ -39,10 +43,14 @@ export interface MediaServer {
   /** `http://127.0.0.1:<port>`. */
   origin: string;
   port: number;
-  /** Bearer key of `GET /api/v1/runway/record-detail`. */
+  /** Bearer key of the provider API (`/api/v1/...`). */
   apiKey: string;
-  /** Tasks the polling endpoint answers about. */
+  /** Tasks the polling endpoints answer about. */
   tasks: TaskStore;
+  /** The provider API: request counters, injected faults, rate limit. */
+  api: ProviderApi;
+  /** Generated tasks and their callbacks. */
+  lifecycle: TaskLifecycle;
   /** Absolute URL of a media file; also marks `id` as seen (for `expire-after`). */
   url(id: string, kind: MediaKind, params?: MediaUrlParams): string;
   /** The path counters are kept under, e.g. `/media/<id>/video.mp4`. */
@@ -117,6 +125,17 @@ export async function startMediaServer(options: MediaServerOptions = {}): Promis
     return lifetime !== undefined && Date.now() - since >= lifetime ? 403 : undefined;
   };
   const isExpired = (id: string): boolean => expiryStatus(id) !== undefined;
+  const pathOf = (id: string, kind: MediaKind, file = MEDIA_FILES[kind].file) => `/media/${id}/${file}`;
+  let origin = '';
+  const lifecycle = createTaskLifecycle(
+    {
+      store: tasks,
+      mediaUrl: (id, kind) => new URL(pathOf(id, kind), origin).toString(),
+      expireMedia: (id) => expired.set(id, 403),
+    },
+    options.provider,
+  );
+  const api = createProviderApi({ store: tasks, apiKey, lifecycle, isExpired, options: options.provider ?? {} });
 
   const serveMedia = async (req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpExecArray) => {
     const [, id = '', file = '', kindWord] = match;
@@ -162,9 +181,7 @@ export async function startMediaServer(options: MediaServerOptions = {}): Promis
     const url = new URL(req.url ?? '/', 'http://simulator.invalid');
     const match = MEDIA_PATH.exec(url.pathname);
     if (match && (req.method === 'GET' || req.method === 'HEAD')) return serveMedia(req, res, url, match);
-    if (url.pathname === '/api/v1/runway/record-detail' && req.method === 'GET') {
-      return handleRecordDetail(req, res, url, { store: tasks, apiKey, isExpired });
-    }
+    if (url.pathname.startsWith('/api/') && (await api.handle(req, res, url))) return;
     if (url.pathname === '/healthz') return sendText(res, 200, 'text/plain', 'ok\n');
     sendText(res, 404, 'text/plain', 'not found\n');
   };
@@ -185,15 +202,15 @@ export async function startMediaServer(options: MediaServerOptions = {}): Promis
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const origin = `http://${options.host ?? '127.0.0.1'}:${port}`;
-
-  const pathOf = (id: string, kind: MediaKind, file = MEDIA_FILES[kind].file) => `/media/${id}/${file}`;
+  origin = `http://${options.host ?? '127.0.0.1'}:${port}`;
 
   return {
     origin,
     port,
     apiKey,
     tasks,
+    api,
+    lifecycle,
     url: (id, kind, params = {}) => {
       seen(id);
       const target = new URL(pathOf(id, kind, params.file), origin);
@@ -225,6 +242,7 @@ export async function startMediaServer(options: MediaServerOptions = {}): Promis
     completed: (pathOrUrl) => statsOf(toPath(pathOrUrl)).completed,
     allStats: () => Object.fromEntries([...counters].map(([path, stats]) => [path, { ...stats }])),
     close: async () => {
+      lifecycle.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

@@ -1,5 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 
 /** Task states of the provider's task-detail endpoint. */
@@ -10,6 +8,8 @@ export type TaskState = z.infer<typeof TaskStateSchema>;
 export interface SimulatedTask {
   taskId: string;
   state: TaskState;
+  /** Which model made it: decides the shape of its callback. Default `runway`. */
+  model?: 'runway' | 'aleph';
   /** Media id: the simulator serves `/media/<mediaId>/…` (default: the task id). */
   mediaId?: string;
   videoId?: string;
@@ -84,43 +84,31 @@ export function recordDetailBody(task: SimulatedTask, expired: boolean): Record<
   };
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': text.length });
-  res.end(text);
+/** Aleph's `successFlag`: 0 while running, 1 on success, 3 when generation failed. */
+function successFlag(state: TaskState): number {
+  if (state === 'success') return 1;
+  return state === 'fail' ? 3 : 0;
 }
 
-function bearerMatches(header: string | undefined, apiKey: string): boolean {
-  const match = /^Bearer\s+(.+)$/i.exec(header ?? '');
-  if (!match?.[1]) return false;
-  const given = Buffer.from(match[1].trim());
-  const expected = Buffer.from(apiKey);
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/**
- * `GET /api/v1/runway/record-detail?taskId=…` with `Authorization: Bearer <apiKey>`: 401 with
- * a wrong key; for an unknown task the provider-style envelope `{code: 404, data: null}`.
- */
-export function handleRecordDetail(
-  req: IncomingMessage,
-  res: ServerResponse,
-  url: URL,
-  options: { store: TaskStore; apiKey: string; isExpired: (mediaId: string) => boolean },
-): void {
-  if (!bearerMatches(req.headers.authorization, options.apiKey)) {
-    sendJson(res, 401, { code: 401, msg: 'Unauthorized: invalid API key', data: null });
-    return;
-  }
-  const taskId = url.searchParams.get('taskId');
-  if (!taskId) {
-    sendJson(res, 400, { code: 400, msg: 'taskId is required', data: null });
-    return;
-  }
-  const task = options.store.get(taskId);
-  if (!task) {
-    sendJson(res, 200, { code: 404, msg: 'Task not found', data: null });
-    return;
-  }
-  sendJson(res, 200, recordDetailBody(task, options.isExpired(task.mediaId ?? task.taskId)));
+/** The answer body of `GET /api/v1/aleph/record-info`, shaped like the provider's documented example. */
+export function alephRecordInfoBody(task: SimulatedTask, expired: boolean): Record<string, unknown> {
+  const success = task.state === 'success';
+  const finished = success || task.state === 'fail';
+  return {
+    code: 200,
+    msg: 'success',
+    data: {
+      taskId: task.taskId,
+      paramJson: JSON.stringify({ prompt: task.prompt ?? 'a cat' }),
+      response: success
+        ? { taskId: task.taskId, resultVideoUrl: task.videoUrl ?? '', resultImageUrl: task.imageUrl ?? '' }
+        : null,
+      completeTime: finished ? (task.generatedAt ?? new Date()).toISOString() : null,
+      createTime: (task.generatedAt ?? new Date()).toISOString(),
+      successFlag: successFlag(task.state),
+      errorCode: task.state === 'fail' ? (task.failCode ?? 400) : null,
+      errorMessage: task.state === 'fail' ? (task.failMsg ?? '') : null,
+      expireFlag: task.expireFlag ?? (expired ? 1 : 0),
+    },
+  };
 }
