@@ -156,6 +156,8 @@ describe('provider client: typed errors', () => {
     const invalid = await failure(client({ baseUrl: odd }).taskDetail('t'));
     expect(invalid).toMatchObject({ kind: 'invalid_answer', attempts: 1 });
     expect(invalid.message).toContain('state');
+    const huge = await rawServer({ status: 200, body: `{"code":200,"msg":"${'x'.repeat(2 * 1024 * 1024)}"}` });
+    expect(await failure(client({ baseUrl: huge }).taskDetail('t'))).toMatchObject({ kind: 'invalid_answer' });
   });
 });
 

@@ -86,14 +86,17 @@ interface Call {
   body?: unknown;
 }
 
-async function readLimited(body: Dispatcher.ResponseData['body']): Promise<string> {
+async function readLimited(call: Call, body: Dispatcher.ResponseData['body']): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
     size += (chunk as Buffer).length;
     if (size > MAX_ANSWER_BYTES) {
       body.destroy();
-      throw new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`);
+      throw new ProviderError(`provider ${call.endpoint}: answer larger than ${MAX_ANSWER_BYTES} bytes`, {
+        kind: 'invalid_answer',
+        endpoint: call.endpoint,
+      });
     }
     chunks.push(chunk as Buffer);
   }
@@ -158,9 +161,9 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
       });
       status = response.statusCode;
       retryAfterMs = parseRetryAfter(response.headers['retry-after']);
-      text = await readLimited(response.body);
+      text = await readLimited(call, response.body);
     } catch (error) {
-      throw networkError(call, error);
+      throw error instanceof ProviderError ? error : networkError(call, error);
     } finally {
       stopTimer?.();
     }

@@ -86,14 +86,15 @@ export function createProviderApi(deps: ProviderApiDeps): ProviderApi {
   const counts = new Map<string, number>();
   const polls = new Map<string, number>();
   const arrivals: number[] = [];
+  /** Accepted requests of the last second, oldest first (the rate limit's window). */
+  const window: number[] = [];
   const faults: InjectedFault[] = [];
   let rateLimit = deps.options.rateLimitPerSecond ?? 0;
 
   /** Sliding-second limit over the accepted requests. */
   const overLimit = (now: number) => {
-    if (rateLimit <= 0) return false;
-    const recent = arrivals.filter((at) => at > now - 1000).length;
-    return recent >= rateLimit;
+    while (window.length > 0 && (window[0] as number) <= now - 1000) window.shift();
+    return rateLimit > 0 && window.length >= rateLimit;
   };
 
   const create = async <T extends z.ZodType>(
@@ -163,6 +164,7 @@ export function createProviderApi(deps: ProviderApiDeps): ProviderApi {
         return true;
       }
       arrivals.push(now);
+      window.push(now);
       const fault = faults.shift();
       if (fault) {
         const headers: Record<string, string> =

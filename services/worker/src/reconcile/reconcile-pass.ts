@@ -106,7 +106,8 @@ async function reconcileTask(deps: ReconcilePassDeps, taskId: string, stop: (kin
 export async function reconcilePass(deps: ReconcilePassDeps): Promise<ReconcilePassSummary> {
   const batchSize = deps.batchSize ?? 50;
   const maxTasks = deps.maxTasks ?? 500;
-  const leaseUntil = deps.now + (deps.leaseMs ?? 120_000);
+  const leaseMs = deps.leaseMs ?? 120_000;
+  const startedAt = Date.now();
   const summary: ReconcilePassSummary = {
     claimed: 0,
     enqueued: 0,
@@ -120,6 +121,8 @@ export async function reconcilePass(deps: ReconcilePassDeps): Promise<ReconcileP
     summary.stoppedBy ??= kind;
   };
   while (summary.claimed < maxTasks && summary.stoppedBy === undefined) {
+    // Each round's lease runs from when it is claimed: a long pass never polls on an expired lease.
+    const leaseUntil = deps.now + (Date.now() - startedAt) + leaseMs;
     const ids = await deps.registry.claimDue(deps.now, leaseUntil, Math.min(batchSize, maxTasks - summary.claimed));
     if (ids.length === 0) break;
     summary.claimed += ids.length;
