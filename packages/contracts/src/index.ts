@@ -1,3 +1,4 @@
+export * from './audit.js';
 export * from './callback.schema.js';
 export * from './callback-fingerprint.js';
 export * from './classifier.js';
@@ -14,8 +15,11 @@ export * from './events.js';
 export * from './failure-taxonomy.js';
 export * from './fixtures.js';
 export * from './job.schema.js';
+export * from './job-name.js';
 export * from './keys.js';
+export * from './quarantine.schema.js';
 export * from './queue-options.js';
 export * from './redact-url.js';
 export * from './task-id.js';
+export * from './task-index.js';
 export * from './task-state.js';

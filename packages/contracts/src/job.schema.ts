@@ -7,8 +7,18 @@ export const DEFAULT_QUEUE_NAME = 'runway-callbacks';
 /** BullMQ job name of a callback job. */
 export const CALLBACK_JOB_NAME = 'callback';
 
-/** How the sender of a callback was authenticated. */
-export const AuthMethodSchema = z.enum(['provider_hmac', 'standard_webhooks', 'path_token', 'ip_allowlist', 'none']);
+/**
+ * How the sender of a callback was authenticated. `operator_replay`: a quarantined body an
+ * operator replayed from the dashboard (behind its basic auth).
+ */
+export const AuthMethodSchema = z.enum([
+  'provider_hmac',
+  'standard_webhooks',
+  'path_token',
+  'ip_allowlist',
+  'none',
+  'operator_replay',
+]);
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;
 
 /** Data of one job on the callbacks queue; validated before enqueue and after dequeue. */

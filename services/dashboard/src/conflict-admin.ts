@@ -1,9 +1,9 @@
 import {
   buildConflictEvent,
-  CALLBACK_JOB_NAME,
   type CallbackJob,
   type CallbackJobOptions,
   CallbackJobSchema,
+  callbackJobName,
   type EventStreamOptions,
   jobIdFor,
   parseTaskState,
@@ -69,7 +69,7 @@ export function createConflictAdmin(deps: ConflictAdminDeps): ConflictAdmin {
   const rerun = async (jobId: string, data: CallbackJob, replaceData: boolean): Promise<void> => {
     const job = await queue.getJob(jobId);
     if (job === undefined) {
-      await queue.add(CALLBACK_JOB_NAME, data, { ...deps.jobOptions, jobId });
+      await queue.add(callbackJobName(data.callback), data, { ...deps.jobOptions, jobId });
       return;
     }
     if (replaceData) await job.updateData(data);
