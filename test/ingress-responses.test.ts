@@ -250,7 +250,7 @@ describe('callback responses (docs/architecture.md §2)', () => {
     ingress = await buildTestIngress(redisServer.url);
     const taskId = randomUUID();
     // The first delivery claimed the task and died before queue.add: no job, no 200 sent.
-    const { claimTask } = await import('../services/ingress/src/dedupe/claim-task.js');
+    const { claimTask } = await import('@runway-relay/admission');
     const { RawCallbackSchema } = await import('@runway-relay/contracts');
     const receipt = {
       received_at: new Date().toISOString(),

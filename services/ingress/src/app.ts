@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { defineClaimCommand } from '@runway-relay/admission';
 import {
   CALLBACK_PATH_TOKEN_MAX_LENGTH,
   eventsStreamFor,
@@ -18,7 +19,6 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import type { AuthPolicy } from './auth/authenticate.js';
 import { cidrList, clientIp, listContains } from './auth/client-ip.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
-import { defineClaimCommand } from './dedupe/claim-task.js';
 import { FASTIFY_ERROR_CODES, HttpError } from './errors.js';
 import { jsonDepthExceeds } from './json-depth.js';
 import { loggableTaskId } from './loggable-task-id.js';

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { type AdmitDeps, admitCallback, type ClaimResult, type SignedDelivery } from '@runway-relay/admission';
 import {
   callbackJobOptions,
   describeIssues,
@@ -14,9 +15,7 @@ import {
 import type { RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AdmitDeps, admitCallback } from '../admit-callback.js';
 import { type AuthPolicy, authenticate, type ProviderSignature } from '../auth/authenticate.js';
-import type { ClaimResult, SignedDelivery } from '../dedupe/claim-task.js';
 import {
   invalidCallback,
   notReplicated,

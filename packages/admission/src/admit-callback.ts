@@ -1,8 +1,8 @@
 import type { Callback, CallbackJob, CallbackJobOptions, EventStreamOptions, RelayKeys } from '@runway-relay/contracts';
 import type { RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
-import { type ClaimResult, claimTask, defineClaimCommand, type SignedDelivery } from './dedupe/claim-task.js';
-import { publishConflict } from './dedupe/conflict-event.js';
+import { type ClaimResult, claimTask, defineClaimCommand, type SignedDelivery } from './claim-task.js';
+import { publishConflict } from './conflict-event.js';
 import { enqueueCallback, validCallbackJob } from './enqueue.js';
 import { extraFields } from './extra-fields.js';
 
