@@ -86,7 +86,7 @@ describe.skipIf(!hasChromium)('the task browser in headless Chromium', () => {
       await page.goto(`${baseUrl}/tasks#task=${failed}`);
       await page.locator('#detail:not([hidden])').waitFor();
       await page.getByText('task.failed').first().waitFor();
-      expect(await page.locator('#detail-fields').innerText()).toContain(HOSTILE);
+      expect(await page.locator('#detail-fields').textContent()).toContain(HOSTILE);
       expect(await page.locator('#detail img, #detail script').count()).toBe(0);
       expect(await page.evaluate('typeof window.__xss')).toBe('undefined');
 
