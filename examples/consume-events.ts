@@ -21,6 +21,9 @@ await consumeEvents({
         console.log(`${event.task_id}: ${object.kind} at s3://${object.bucket}/${object.key}`);
     } else if (event.type === 'task.conflict') {
       console.log(`${event.task_id}: conflicting callbacks (${event.state}); media held until resolved`);
+    } else if (event.type === 'callback.rejected') {
+      const fields = event.issues.map((issue) => issue.path).join(', ');
+      console.log(`${event.task_id}: a callback was refused (${fields}); quarantined as ${event.quarantine_id}`);
     } else {
       console.log(`${event.task_id} failed: ${event.category} (retryable: ${event.retryable}) → ${event.action}`);
     }

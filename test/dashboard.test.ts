@@ -258,6 +258,9 @@ describe('GET /api/tasks/:taskId', () => {
       ],
       last_error: { category: 'link_expired', detail: 'cover: HTTP 410' },
       jobs: [{ id: jobIdFor(taskId, 'success'), state: 'waiting', attemptsMade: 0, failedReason: null }],
+      events: [],
+      audit: [],
+      revision: 0,
       conflict: null,
     });
   });

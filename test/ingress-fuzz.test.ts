@@ -243,7 +243,7 @@ describe('ingress fuzz', () => {
     const ids = await jobIds(ingress.queue);
     const taskPrefix = ingress.keys.task('');
     const taskKeys = await ingress.inspect.keys(ingress.keys.task('*'));
-    const quarantined = await ingress.inspect.llen(ingress.keys.quarantine);
+    const quarantined = await ingress.inspect.zcard(ingress.keys.quarantine);
 
     const summary = {
       seed: SEED,

@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { CallbackJobSchema, loadFixture, parseTaskState } from '@runway-relay/contracts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  CallbackJobSchema,
+  eventsStreamFor,
+  loadFixture,
+  parseStreamEntry,
+  parseTaskState,
+  quarantineIdFor,
+} from '@runway-relay/contracts';
 import { signStandardWebhook } from '@runway-relay/ingress';
 import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -152,15 +160,51 @@ describe('callback responses (docs/architecture.md §2)', () => {
       details: [{ path: 'data.video_url', message: expect.any(String) }],
     });
     const codelessBody = { msg: 'x', data: { task_id: taskId } };
+    await sleep(5); // entries are ordered by receipt time in ms
     const codeless = await post(codelessBody, providerHeaders(taskId));
     expect(codeless.json().details).toContainEqual(expect.objectContaining({ path: 'code' }));
 
-    const entries = (await ingress.inspect.lrange(ingress.keys.quarantine, 0, -1)).map((e) => JSON.parse(e));
-    expect(entries).toHaveLength(2);
-    expect(entries[1]).toMatchObject({ body: JSON.stringify(body), issues: [{ path: 'data.video_url' }] });
+    const entries = async () => {
+      const ids = await ingress.inspect.zrange(ingress.keys.quarantine, '0', '-1');
+      const values = ids.length > 0 ? await ingress.inspect.hmget(ingress.keys.quarantineEntries, ...ids) : [];
+      return values.map((value) => JSON.parse(value ?? 'null'));
+    };
+    const first = await entries();
+    expect(first).toHaveLength(2);
+    expect(first[0]).toMatchObject({
+      body: JSON.stringify(body),
+      issues: [{ path: 'data.video_url' }],
+      task_id: taskId,
+    });
+    // The same body again is the same entry (its id is derived from the bytes).
+    await sleep(5);
     await post(codelessBody, providerHeaders(taskId));
-    expect(await ingress.inspect.llen(ingress.keys.quarantine)).toBe(2); // capped
+    expect(await entries()).toHaveLength(2);
+    // A third body: capped at QUARANTINE_MAXLEN, the oldest entry goes.
+    const third = { code: 200, msg: 'ok', data: { task_id: taskId, video_url: '' } };
+    await sleep(5);
+    await post(third, providerHeaders(taskId));
+    const capped = await entries();
+    expect(capped.map((entry) => entry.body)).toEqual([JSON.stringify(codelessBody), JSON.stringify(third)]);
+    expect(await ingress.inspect.hlen(ingress.keys.quarantineEntries)).toBe(2);
     expect(await jobIds(ingress.queue)).toEqual([]);
+
+    // The application hears of each refusal: a success with an empty video_url included.
+    const events = (await ingress.inspect.xrange(eventsStreamFor(ingress.config), '-', '+')).map(([, fields]) =>
+      parseStreamEntry(fields),
+    );
+    expect(events.every((event) => event.type === 'callback.rejected' && event.task_id === taskId)).toBe(true);
+    expect(new Set(events.map((event) => event.id)).size).toBe(3); // the repeated body: same event id
+    expect(events.at(-1)).toEqual({
+      v: 1,
+      id: `evt_${quarantineIdFor(JSON.stringify(third))}_callback.rejected`,
+      type: 'callback.rejected',
+      task_id: taskId,
+      at: expect.any(String),
+      quarantine_id: quarantineIdFor(JSON.stringify(third)),
+      provider_code: 200,
+      issues: [{ path: 'data.video_url', message: 'is required when code is 200' }],
+    });
   });
 
   it('a success signed after a failure supersedes it; the same callbacks again are duplicates', async () => {
@@ -206,7 +250,7 @@ describe('callback responses (docs/architecture.md §2)', () => {
     ingress = await buildTestIngress(redisServer.url);
     const taskId = randomUUID();
     // The first delivery claimed the task and died before queue.add: no job, no 200 sent.
-    const { claimTask } = await import('@runway-relay/contracts');
+    const { claimTask } = await import('@runway-relay/admission');
     const { RawCallbackSchema } = await import('@runway-relay/contracts');
     const receipt = {
       received_at: new Date().toISOString(),

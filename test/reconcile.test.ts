@@ -1,8 +1,7 @@
+import { claimTask, defineClaimCommand } from '@runway-relay/admission';
 import {
   CallbackJobSchema,
   callbackJobOptions,
-  claimTask,
-  defineClaimCommand,
   loadWorkerConfig,
   RawCallbackSchema,
   relayKeys,

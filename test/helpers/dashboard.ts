@@ -1,5 +1,12 @@
 import { loadDashboardConfig } from '@runway-relay/contracts';
 import { createDashboard, type DashboardService } from '@runway-relay/dashboard';
+import type { Backing, Stack } from './stack.js';
+
+export const DASHBOARD_USER = 'ops';
+export const DASHBOARD_PASSWORD = 'correct horse battery staple';
+export const dashboardAuth = {
+  authorization: `Basic ${Buffer.from(`${DASHBOARD_USER}:${DASHBOARD_PASSWORD}`).toString('base64')}`,
+};
 
 export interface TestDashboard extends Pick<DashboardService, 'app' | 'config' | 'queue' | 'redis' | 'store'> {
   /** The listener on 127.0.0.1. */
@@ -47,4 +54,17 @@ export async function startTestDashboard(
   }
   const { app, queue, redis, store } = service;
   return { app, config, queue, redis, store, port, close: () => service.close() };
+}
+
+/** A dashboard on the queue prefix and event stream of `stack`, presigning against the backing's S3. */
+export function startStackDashboard(backing: Backing, stack: Stack): Promise<TestDashboard> {
+  return startTestDashboard({
+    REDIS_URL: backing.redis.url,
+    QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX,
+    EVENTS_STREAM: stack.stream,
+    DASHBOARD_USER,
+    DASHBOARD_PASSWORD,
+    NODE_ENV: 'test',
+    ...dashboardStorageEnv(backing.s3),
+  });
 }

@@ -95,11 +95,30 @@ export const TaskConflictEventSchema = EventBase.extend({
 });
 export type TaskConflictEvent = z.infer<typeof TaskConflictEventSchema>;
 
+/**
+ * An authenticated callback for this task was refused by the schema (HTTP 422) and kept in
+ * the quarantine, e.g. a success with an empty `video_url`: no job was made and no other event
+ * will follow unless an operator replays it (admin API) or the provider sends a valid one.
+ * `id` is `evt_<quarantine_id>_callback.rejected`: the quarantine id is derived from the body,
+ * so the same body refused again gives the same event id.
+ */
+export const CallbackRejectedEventSchema = EventBase.extend({
+  type: z.literal('callback.rejected'),
+  /** Where the body is kept: `GET /api/quarantine/<quarantine_id>` on the dashboard. */
+  quarantine_id: z.string(),
+  /** The body's `code`, when it had an integer one. */
+  provider_code: z.number().int().nullable(),
+  /** What the schema refused, field by field. */
+  issues: z.array(z.object({ path: z.string(), message: z.string() })).min(1),
+});
+export type CallbackRejectedEvent = z.infer<typeof CallbackRejectedEventSchema>;
+
 /** Every event on the relay's Redis Stream, versioned by `v`. */
 export const RelayEventSchema = z.discriminatedUnion('type', [
   MediaStoredEventSchema,
   TaskFailedEventSchema,
   TaskConflictEventSchema,
+  CallbackRejectedEventSchema,
 ]);
 export type RelayEvent = z.infer<typeof RelayEventSchema>;
 export type RelayEventType = RelayEvent['type'];

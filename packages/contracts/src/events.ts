@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster, Redis } from 'ioredis';
+import { z } from 'zod';
 import { type RelayEvent, RelayEventSchema } from './event.schema.js';
 
 export type RedisLike = Redis | Cluster;
@@ -10,7 +11,32 @@ export interface EventStreamOptions {
   stream: string;
   /** Approximate maximum length (`XADD MAXLEN ~`). */
   maxlen: number;
+  /** Seconds a task's event index ({@link taskEventsKey}) is kept after its last event; default 30 days. */
+  taskIndexTtlS?: number;
 }
+
+/** Default life of a task's event index: the shortest task record life (`TASK_TTL_DAYS` ≥ 30). */
+export const TASK_EVENTS_TTL_S = 30 * 86_400;
+/** Events remembered per task; a task has a handful (an outcome per revision, conflicts, rejections). */
+export const TASK_EVENTS_MAX = 50;
+
+/**
+ * The list of one task's events (`{entry, id, type, at}`, oldest first), written next to the
+ * stream so that the dashboard's task view finds them without scanning the stream. It is named
+ * after the stream, so it shares the stream's hash tag (and Redis Cluster slot).
+ */
+export function taskEventsKey(stream: string, taskId: string): string {
+  return `${stream}:task:${taskId}`;
+}
+
+/** One entry of {@link taskEventsKey}: where the event is in the stream, and what it was. */
+export const TaskEventRefSchema = z.object({
+  entry: z.string(),
+  id: z.string(),
+  type: z.string(),
+  at: z.string(),
+});
+export type TaskEventRef = z.infer<typeof TaskEventRefSchema>;
 
 /** A fresh event id (`evt_<uuid>`). */
 export function newEventId(): string {
@@ -46,6 +72,16 @@ export async function publishEvent(redis: RedisLike, options: EventStreamOptions
     JSON.stringify(valid),
   );
   if (id === null) throw new Error('XADD returned no id');
+  // The index is a view for the dashboard, written after the event: a crash in between leaves
+  // the event on the stream (consumers lose nothing) and the task view one event short.
+  const ref: TaskEventRef = { entry: id, id: valid.id, type: valid.type, at: valid.at };
+  const index = taskEventsKey(options.stream, valid.task_id);
+  await redis
+    .multi()
+    .rpush(index, JSON.stringify(ref))
+    .ltrim(index, -TASK_EVENTS_MAX, -1)
+    .expire(index, options.taskIndexTtlS ?? TASK_EVENTS_TTL_S)
+    .exec();
   return id;
 }
 

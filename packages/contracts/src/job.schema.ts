@@ -10,6 +10,8 @@ export const CALLBACK_JOB_NAME = 'callback';
 /**
  * How the sender of a callback was authenticated. `provider_api`: not a callback at all but the
  * answer of the provider's task-detail API, fetched by the reconciler with our API key over TLS.
+ * `operator_replay`: a quarantined body an
+ * operator replayed from the dashboard (behind its basic auth).
  */
 export const AuthMethodSchema = z.enum([
   'provider_hmac',
@@ -18,6 +20,7 @@ export const AuthMethodSchema = z.enum([
   'ip_allowlist',
   'none',
   'provider_api',
+  'operator_replay',
 ]);
 export type AuthMethod = z.infer<typeof AuthMethodSchema>;
 

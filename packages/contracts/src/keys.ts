@@ -1,3 +1,5 @@
+import type { TaskStatus } from './task-state.js';
+
 /**
  * Every Redis key the relay writes besides BullMQ's own. All of them start with the
  * queue prefix, so with a hash-tagged prefix such as `{runway}` they share one Redis
@@ -6,8 +8,21 @@
 export interface RelayKeys {
   /** Hash with the state of one task (docs/architecture.md §4). */
   task(taskId: string): string;
-  /** Capped list of authenticated bodies that failed the schema, for an operator to inspect. */
+  /**
+   * Sorted set of the ids of quarantined bodies (authenticated bodies that failed the schema),
+   * scored by receipt time in ms; capped at `QUARANTINE_MAXLEN` (docs/dashboard.md, "Quarantine").
+   */
   quarantine: string;
+  /** Hash: quarantine id → the quarantined entry as JSON (see {@link quarantine}). */
+  quarantineEntries: string;
+  /**
+   * Sorted set of task ids by the time of their last status change (ms): one per status and
+   * one for all tasks, trimmed to the task records' life (`TASK_TTL_DAYS`). The dashboard
+   * lists and searches tasks with them (docs/dashboard.md, "Listing tasks").
+   */
+  taskIndex(status: TaskStatus | 'all'): string;
+  /** List of the operator actions on one task (JSON `AuditEntry`), oldest first. */
+  taskAudit(taskId: string): string;
   /**
    * Replay record of one provider signature: the sha256 of the body first seen with it.
    * `fingerprint` is the sha256 of `<task_id>.<timestamp>.<signature>`.
@@ -26,7 +41,10 @@ export interface RelayKeys {
 export function relayKeys(prefix: string, queueName: string): RelayKeys {
   return {
     task: (taskId) => `${prefix}:relay:task:${taskId}`,
-    quarantine: `${prefix}:relay:quarantine`,
+    quarantine: `${prefix}:relay:quarantine:ids`,
+    quarantineEntries: `${prefix}:relay:quarantine:entries`,
+    taskIndex: (status) => `${prefix}:relay:tasks:${status}`,
+    taskAudit: (taskId) => `${prefix}:relay:audit:${taskId}`,
     signature: (fingerprint) => `${prefix}:relay:sig:${fingerprint}`,
     job: (jobId) => `${prefix}:${queueName}:${jobId}`,
     pollTask: (taskId) => `${prefix}:relay:poll:task:${taskId}`,

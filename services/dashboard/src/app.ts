@@ -5,11 +5,15 @@ import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
+import { registerBullBoardReprocess } from './bull-board-reprocess.js';
 import { createConflictAdmin } from './conflict-admin.js';
 import { HttpError } from './errors.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
+import { createQuarantineAdmin } from './quarantine-admin.js';
 import { registerEventRoutes } from './routes/events.route.js';
+import { registerQuarantineRoutes } from './routes/quarantine.route.js';
 import { registerTaskRoutes } from './routes/tasks.route.js';
+import { registerUiRoutes } from './routes/ui.route.js';
 import { registerSameOriginGuard } from './same-origin.js';
 import { createTaskAdmin } from './task-admin.js';
 import { createThrottledAddresses } from './throttled-addresses.js';
@@ -85,23 +89,41 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
     reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
+  const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
+  const ttlSeconds = config.TASK_TTL_DAYS * 86_400;
+  const events = { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN };
   const tasks = createTaskAdmin({
     redis,
     queue: deps.queue,
-    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
+    keys,
     logger: deps.logger,
+    eventsStream: events.stream,
+    ttlSeconds,
     ...(store ? { presign: (key: string) => store.presign(key, config.PRESIGN_EXPIRY_S) } : {}),
   });
   const conflicts = createConflictAdmin({
     redis,
     queue: deps.queue,
-    keys: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME),
-    events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
+    keys,
+    events,
     jobOptions: callbackJobOptions(config),
     logger: deps.logger,
+    ttlSeconds,
   });
-  registerTaskRoutes(app, { tasks, conflicts, onRetried: () => metrics.retries.inc() });
-  registerEventRoutes(app, { redis, stream: eventsStreamFor(config) });
+  const quarantine = createQuarantineAdmin({
+    redis,
+    queue: deps.queue,
+    keys,
+    events,
+    jobOptions: callbackJobOptions(config),
+    ttlSeconds,
+    logger: deps.logger,
+  });
+  registerTaskRoutes(app, { tasks, conflicts, redis, keys, onRetried: () => metrics.retries.inc() });
+  registerQuarantineRoutes(app, quarantine);
+  registerEventRoutes(app, { redis, stream: events.stream });
+  registerUiRoutes(app);
+  registerBullBoardReprocess(app, tasks);
   mountBullBoard(app, [deps.queue]);
 
   const checks: Record<string, ReadinessCheck> = { redis: () => redis.ping() };

@@ -1,10 +1,11 @@
 import {
   buildConflictEvent,
-  CALLBACK_JOB_NAME,
   type CallbackJob,
   type CallbackJobOptions,
   CallbackJobSchema,
+  callbackJobName,
   type EventStreamOptions,
+  indexTaskStatus,
   jobIdFor,
   parseTaskState,
   publishEvent,
@@ -30,6 +31,8 @@ export interface ConflictAdminDeps {
   events: EventStreamOptions;
   jobOptions: CallbackJobOptions;
   logger: Logger;
+  /** Life of task records (`TASK_TTL_DAYS`), for the task indexes. */
+  ttlSeconds: number;
   now?: () => number;
 }
 
@@ -69,7 +72,7 @@ export function createConflictAdmin(deps: ConflictAdminDeps): ConflictAdmin {
   const rerun = async (jobId: string, data: CallbackJob, replaceData: boolean): Promise<void> => {
     const job = await queue.getJob(jobId);
     if (job === undefined) {
-      await queue.add(CALLBACK_JOB_NAME, data, { ...deps.jobOptions, jobId });
+      await queue.add(callbackJobName(data.callback), data, { ...deps.jobOptions, jobId });
       return;
     }
     if (replaceData) await job.updateData(data);
@@ -107,6 +110,7 @@ export function createConflictAdmin(deps: ConflictAdminDeps): ConflictAdmin {
         })
         .hincrby(key, 'revision', 1);
       if (keep === 'conflicting') update.hdel(key, 'video', 'cover', 'error_category', 'error_detail', 'sig_ts');
+      indexTaskStatus(update, keys, taskId, 'accepted', now(), deps.ttlSeconds);
       await update.exec();
 
       // The queue is an edge too: a job edited in Bull Board must still match the contract.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { defineClaimCommand } from '@runway-relay/admission';
 import {
   CALLBACK_PATH_TOKEN_MAX_LENGTH,
-  defineClaimCommand,
   eventsStreamFor,
   type IngressConfig,
   relayKeys,

@@ -38,12 +38,17 @@ export interface ProcessorDeps {
   metrics: WorkerMetrics;
 }
 
+/**
+ * A finished job's return value, which Bull Board shows on the job. `result` is one line for
+ * the operator; a provider failure is a *completed* job (the relay did its work: it announced
+ * the failure) whose result says `provider failure: <category>` (docs/worker.md, "Provider failures").
+ */
 export type JobResult =
-  | { status: 'stored'; objects: StoredObject[] }
-  | { status: 'already_stored' }
-  | { status: 'failed'; category: string }
-  | { status: 'superseded' }
-  | { status: 'held' };
+  | { status: 'stored'; result: string; objects: StoredObject[] }
+  | { status: 'already_stored'; result: string }
+  | { status: 'provider_failure'; result: string; category: string }
+  | { status: 'superseded'; result: string }
+  | { status: 'held'; result: string };
 
 interface Context {
   deps: ProcessorDeps;
@@ -91,7 +96,7 @@ async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<voi
   });
   // The event is written before the task is marked final: a crash in between re-runs the job,
   // which writes the event again under the same id (at-least-once) instead of losing it.
-  await ctx.deps.tasks.markFailed(callback.task_id, failure.category, failure.detail);
+  await ctx.deps.tasks.markFailed(callback.task_id, failure.category, failure.detail, ctx.attempt);
   ctx.deps.metrics.jobs.inc({ outcome: 'failed', category: failure.category });
   ctx.log.warn({ category: failure.category, source: failure.source, detail: failure.detail }, 'task failed');
 }
@@ -108,7 +113,7 @@ async function holdIfDisputed(ctx: Context): Promise<JobResult | null> {
   await ctx.deps.tasks.markHeld(callback.task_id);
   ctx.deps.metrics.jobs.inc({ outcome: 'held', category: '' });
   ctx.log.warn('conflicting callbacks for this task: held, no outcome event until the conflict is resolved');
-  return { status: 'held' };
+  return { status: 'held', result: 'held: conflicting callbacks, no outcome until the conflict is resolved' };
 }
 
 /** A provider failure callback: classify it and emit `task.failed`, unless a success superseded it. */
@@ -121,11 +126,11 @@ async function processFailure(ctx: Context): Promise<JobResult> {
   if (state?.accepted_outcome === 'success') {
     ctx.log.info('failure callback superseded by a success callback, skipping');
     ctx.deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
-    return { status: 'superseded' };
+    return { status: 'superseded', result: 'superseded by a success callback' };
   }
   const { category, retryable } = classifyProviderFailure(callback.code, callback.msg);
   await emitFailed(ctx, { source: 'provider', category, retryable, detail: callback.msg });
-  return { status: 'failed', category };
+  return { status: 'provider_failure', result: `provider failure: ${category}`, category };
 }
 
 /** A success callback: store the video and the cover (each at most once), then emit `media.stored`. */
@@ -137,7 +142,7 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
   if (state?.status === 'stored') {
     log.info('task already stored, nothing to do');
     deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
-    return { status: 'already_stored' };
+    return { status: 'already_stored', result: 'already stored, nothing to do' };
   }
   await deps.tasks.markProcessing(callback.task_id, ctx.attempt);
   const objects: StoredObject[] = [];
@@ -184,6 +189,7 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
         await emitFailed(ctx, failure);
         throw new UnrecoverableError(`${failure.category}: ${failure.detail}`);
       }
+      await deps.tasks.markAttemptFailed(callback.task_id, failure.category, failure.detail);
       deps.metrics.jobs.inc({ outcome: 'retry', category: failure.category });
       log.warn({ kind, category: failure.category, detail: failure.detail }, 'media transfer failed, will retry');
       throw error;
@@ -202,7 +208,8 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
   await deps.tasks.markStored(callback.task_id);
   deps.metrics.jobs.inc({ outcome: 'stored', category: '' });
   log.info({ objects: objects.length }, 'task stored');
-  return { status: 'stored', objects };
+  const kinds = objects.map((object) => object.kind).join(' + ');
+  return { status: 'stored', result: `stored: ${kinds}${missing.length > 0 ? ' (cover missing)' : ''}`, objects };
 }
 
 function contextOf(deps: ProcessorDeps, job: Job, data: CallbackJob): Context {

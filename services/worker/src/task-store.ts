@@ -1,10 +1,12 @@
 import {
   type FailureCategory,
+  indexTaskStatus,
   type MediaKind,
   parseTaskState,
   type RelayKeys,
   type StoredObject,
   type TaskState,
+  type TaskStatus,
 } from '@runway-relay/contracts';
 import type { RedisClient } from '@runway-relay/runtime';
 
@@ -14,25 +16,42 @@ export interface TaskStore {
   markProcessing(taskId: string, attempt: number): Promise<void>;
   recordObject(taskId: string, kind: MediaKind, object: StoredObject): Promise<void>;
   markStored(taskId: string): Promise<void>;
-  markFailed(taskId: string, category: FailureCategory, detail: string): Promise<void>;
+  /** The task ended without media; `attempts` is the attempt that ended it (the job's count). */
+  markFailed(taskId: string, category: FailureCategory, detail: string, attempts: number): Promise<void>;
+  /**
+   * An attempt failed and the job will be retried: the error is recorded as the task's last
+   * error while its status stays `processing`, so the task view agrees with the job's
+   * `failedReason` between attempts (cleared again when the task is stored).
+   */
+  markAttemptFailed(taskId: string, category: FailureCategory, detail: string): Promise<void>;
   /** The job is done but its callback is disputed: no outcome until the conflict is resolved. */
   markHeld(taskId: string): Promise<void>;
 }
 
 export function createTaskStore(redis: RedisClient, keys: RelayKeys, ttlSeconds: number): TaskStore {
-  const write = async (taskId: string, fields: Record<string, string | number>, remove: string[] = []) => {
+  const write = async (
+    taskId: string,
+    fields: Record<string, string | number>,
+    remove: string[] = [],
+    status?: TaskStatus,
+  ) => {
     const key = keys.task(taskId);
-    const batch = redis.multi().hset(key, { ...fields, updated_at: Date.now() });
+    const now = Date.now();
+    const batch = redis.multi().hset(key, { ...fields, ...(status ? { status } : {}), updated_at: now });
     if (remove.length > 0) batch.hdel(key, ...remove);
+    // A status change moves the task in the dashboard's indexes, in the same MULTI.
+    if (status) indexTaskStatus(batch, keys, taskId, status, now, ttlSeconds);
     await batch.expire(key, ttlSeconds).exec();
   };
   return {
     get: async (taskId) => parseTaskState(await redis.hgetall(keys.task(taskId))),
-    markProcessing: (taskId, attempt) => write(taskId, { status: 'processing', attempts: attempt }),
+    markProcessing: (taskId, attempt) => write(taskId, { attempts: attempt }, [], 'processing'),
     recordObject: (taskId, kind, object) => write(taskId, { [kind]: JSON.stringify(object) }),
-    markStored: (taskId) => write(taskId, { status: 'stored' }, ['error_category', 'error_detail']),
-    markFailed: (taskId, category, detail) =>
-      write(taskId, { status: 'failed', error_category: category, error_detail: detail.slice(0, 1000) }),
-    markHeld: (taskId) => write(taskId, { status: 'held' }),
+    markStored: (taskId) => write(taskId, {}, ['error_category', 'error_detail'], 'stored'),
+    markFailed: (taskId, category, detail, attempts) =>
+      write(taskId, { attempts, error_category: category, error_detail: detail.slice(0, 1000) }, [], 'failed'),
+    markAttemptFailed: (taskId, category, detail) =>
+      write(taskId, { error_category: category, error_detail: detail.slice(0, 1000) }),
+    markHeld: (taskId) => write(taskId, {}, [], 'held'),
   };
 }

@@ -1,12 +1,43 @@
-import { TaskIdSchema } from '@runway-relay/contracts';
+import type { RelayKeys } from '@runway-relay/contracts';
+import { FailureCategorySchema, TaskIdSchema, TaskStatusSchema } from '@runway-relay/contracts';
+import type { RedisClient } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConflictAdmin } from '../conflict-admin.js';
 import { HttpError, notFound, parseInput } from '../errors.js';
+import { operatorOf } from '../operator.js';
 import type { TaskAdmin } from '../task-admin.js';
+import { BadCursorError, listTasks } from '../task-list.js';
 
 const TaskParamsSchema = z.object({ taskId: TaskIdSchema });
 const ResolveBodySchema = z.strictObject({ keep: z.enum(['accepted', 'conflicting']) });
+const ReprocessBodySchema = z.strictObject({ reason: z.string().min(1).max(500).optional() });
+
+/** An ISO 8601 time (with offset) or ms since the epoch, as a number of ms. */
+const TimeParam = z.union(
+  [
+    z.iso.datetime({ offset: true }).transform((text) => Date.parse(text)),
+    z
+      .string()
+      .regex(/^\d{1,15}$/)
+      .transform(Number),
+  ],
+  { error: 'must be an ISO 8601 time such as 2025-01-02T03:04:05Z, or ms since the epoch' },
+);
+
+const ListQuerySchema = z
+  .strictObject({
+    status: TaskStatusSchema.optional(),
+    category: FailureCategorySchema.optional(),
+    since: TimeParam.optional(),
+    until: TimeParam.optional(),
+    cursor: z.string().min(1).max(512).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+  })
+  .refine((q) => q.since === undefined || q.until === undefined || q.since <= q.until, {
+    path: ['until'],
+    message: 'must not be before since',
+  });
 
 /**
  * `GET /api/tasks/:taskId`: the task record, its stored objects (presigned URLs) and jobs.
@@ -18,12 +49,79 @@ const ResolveBodySchema = z.strictObject({ keep: z.enum(['accepted', 'conflictin
  */
 export interface TaskRoutesOptions {
   tasks: TaskAdmin;
+  /** For the listing, which reads the task indexes directly. */
+  redis: RedisClient;
+  keys: RelayKeys;
   conflicts: ConflictAdmin;
   /** Called after each accepted retry (metrics). */
   onRetried?: () => void;
 }
 
-export function registerTaskRoutes(app: FastifyInstance, { tasks, conflicts, onRetried }: TaskRoutesOptions): void {
+export function registerTaskRoutes(
+  app: FastifyInstance,
+  { tasks, conflicts, onRetried, redis, keys }: TaskRoutesOptions,
+): void {
+  /**
+   * `GET /api/tasks?status=&category=&since=&until=&cursor=&limit=`: tasks newest first by
+   * their last status change, `{"tasks":[…],"next_cursor":…}` (docs/dashboard.md, "Listing tasks").
+   */
+  app.get('/api/tasks', async (request) => {
+    const query = parseInput(ListQuerySchema, request.query);
+    try {
+      return await listTasks(redis, keys, {
+        status: query.status,
+        category: query.category,
+        sinceMs: query.since,
+        untilMs: query.until,
+        cursor: query.cursor,
+        limit: query.limit,
+      });
+    } catch (error) {
+      if (error instanceof BadCursorError) throw new HttpError(400, 'invalid_request', `cursor: ${error.message}`);
+      throw error;
+    }
+  });
+
+  /**
+   * `POST /api/tasks/:taskId/reprocess` with an optional `{"reason": "…"}`: runs a finished
+   * task again on purpose (202), with an audit line and an audit entry on the task.
+   */
+  app.post('/api/tasks/:taskId/reprocess', async (request, reply) => {
+    const { taskId } = parseInput(TaskParamsSchema, request.params);
+    const { reason } = parseInput(ReprocessBodySchema, request.body ?? {});
+    const result = await tasks.reprocess(taskId, { operator: operatorOf(request), via: 'admin_api' }, { reason });
+    if (result.ok) {
+      return reply.code(202).send({
+        status: 'reprocessing',
+        job_id: result.jobId,
+        revision: result.revision,
+        from_status: result.fromStatus,
+      });
+    }
+    switch (result.reason) {
+      case 'not_found':
+        throw notFound(`no task ${taskId}`);
+      case 'in_progress':
+        throw new HttpError(
+          409,
+          'in_progress',
+          `job ${result.jobId} is ${result.state}: it has not finished, nothing to re-process`,
+        );
+      case 'conflict_open':
+        throw new HttpError(
+          409,
+          'conflict_open',
+          `task ${taskId} has an open conflict: resolve it (POST /api/tasks/${taskId}/conflict), which re-runs the side kept`,
+        );
+      case 'job_removed':
+        throw new HttpError(
+          409,
+          'job_removed',
+          `the job ${result.jobId} was removed by retention together with the media URLs; the callback must be re-sent`,
+        );
+    }
+  });
+
   /**
    * `POST /api/tasks/:taskId/conflict` with `{"keep": "accepted" | "conflicting"}`: ends an open
    * conflict (two authenticated callbacks that disagree) and re-runs the task with the side
@@ -57,7 +155,7 @@ export function registerTaskRoutes(app: FastifyInstance, { tasks, conflicts, onR
 
   app.post('/api/tasks/:taskId/retry', async (request, reply) => {
     const { taskId } = parseInput(TaskParamsSchema, request.params);
-    const result = await tasks.retry(taskId);
+    const result = await tasks.retry(taskId, { operator: operatorOf(request), via: 'admin_api' });
     if (result.ok) {
       onRetried?.();
       return reply.code(202).send({ status: 'retrying', job_id: result.jobId });

@@ -1,23 +1,21 @@
 import { createHash } from 'node:crypto';
+import { type AdmitDeps, admitCallback, type ClaimResult, type SignedDelivery } from '@runway-relay/admission';
 import {
-  type CallbackJob,
-  type ClaimResult,
   callbackJobOptions,
-  claimTask,
   describeIssues,
   type EventStreamOptions,
   type IngressConfig,
   peekTaskId,
+  type QuarantineEntry,
+  quarantineIdFor,
   RawCallbackSchema,
   type RelayKeys,
-  type SignedDelivery,
+  TaskIdSchema,
 } from '@runway-relay/contracts';
 import type { RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthPolicy, authenticate, type ProviderSignature } from '../auth/authenticate.js';
-import { publishConflict } from '../dedupe/conflict-event.js';
-import { enqueueCallback, validCallbackJob } from '../enqueue.js';
 import {
   invalidCallback,
   notReplicated,
@@ -26,10 +24,9 @@ import {
   signatureStale,
   unauthorized,
 } from '../errors.js';
-import { extraFields } from '../extra-fields.js';
 import { loggableTaskId } from '../loggable-task-id.js';
 import type { IngressMetrics } from '../metrics.js';
-import { quarantineBody } from '../quarantine.js';
+import { publishRejection, quarantineBody } from '../quarantine.js';
 
 export interface CallbackRouteDeps {
   config: IngressConfig;
@@ -95,8 +92,14 @@ function signedDelivery(
 }
 
 function handler(deps: CallbackRouteDeps) {
-  const jobOptions = callbackJobOptions(deps.config);
-  const ttlSeconds = deps.config.TASK_TTL_DAYS * 86_400;
+  const admitDeps: AdmitDeps = {
+    redis: deps.redis,
+    queue: deps.queue,
+    keys: deps.keys,
+    events: deps.events,
+    jobOptions: callbackJobOptions(deps.config),
+    ttlSeconds: deps.config.TASK_TTL_DAYS * 86_400,
+  };
 
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const body: unknown = request.body;
@@ -120,41 +123,49 @@ function handler(deps: CallbackRouteDeps) {
     const parsed = RawCallbackSchema.safeParse(body);
     if (!parsed.success) {
       const issues = describeIssues(parsed.error);
+      const rawText = request.rawBody?.toString('utf8') ?? '';
+      const taskId = TaskIdSchema.safeParse(taskIdHint);
+      const entry: QuarantineEntry = {
+        id: quarantineIdFor(rawText),
+        received_at: new Date(nowMs).toISOString(),
+        request_id: request.id,
+        source_ip: request.clientIp,
+        path: request.routeOptions.url ?? '',
+        task_id: taskId.success ? taskId.data : null,
+        issues,
+        body: rawText,
+      };
       await durably(request, 'quarantine', () =>
-        quarantineBody(deps.redis, deps.keys.quarantine, deps.config.QUARANTINE_MAXLEN, {
-          received_at: new Date(nowMs).toISOString(),
-          request_id: request.id,
-          source_ip: request.clientIp,
-          path: request.routeOptions.url ?? '',
-          issues,
-          body: request.rawBody?.toString('utf8') ?? '',
-        }),
+        quarantineBody(deps.redis, deps.keys, deps.config.QUARANTINE_MAXLEN, entry),
       );
-      request.log.warn({ task_id: loggableTaskId(taskIdHint), issues }, 'callback quarantined: schema mismatch');
+      // After the quarantine: the event points at the kept body. A failure here is a 503, the
+      // provider retries, and the same body gives the same entry and the same event id.
+      const told = await durably(request, 'rejection_event', () =>
+        publishRejection(deps.redis, deps.events, entry, (body as { code?: unknown } | null)?.code),
+      );
+      request.log.warn(
+        { task_id: loggableTaskId(taskIdHint), issues, quarantine_id: entry.id, event: told },
+        'callback quarantined: schema mismatch',
+      );
       throw invalidCallback(issues);
     }
 
     const callback = parsed.data;
     request.taskId = callback.task_id;
-    const receivedAt = new Date(nowMs).toISOString();
-    const job: CallbackJob = validCallbackJob({
-      v: 1,
-      callback,
-      receipt: {
-        received_at: receivedAt,
-        request_id: request.id,
-        source_ip: request.clientIp,
-        auth: auth.methods,
-        path: request.routeOptions.url ?? '',
-      },
-      extra: extraFields(body),
-    });
     const session = deps.replicaWait?.begin();
-    const claim: ClaimResult = await durably(request, 'claim', () =>
-      claimTask(deps.redis, deps.keys, {
-        job,
+    const claim: ClaimResult = await admitCallback(
+      admitDeps,
+      {
+        callback,
+        body,
+        receipt: {
+          received_at: new Date(nowMs).toISOString(),
+          request_id: request.id,
+          source_ip: request.clientIp,
+          auth: auth.methods,
+          path: request.routeOptions.url ?? '',
+        },
         nowMs,
-        ttlSeconds,
         ...(auth.providerSignature
           ? {
               signed: signedDelivery(
@@ -165,22 +176,14 @@ function handler(deps: CallbackRouteDeps) {
               ),
             }
           : {}),
-      }),
+      },
+      (step, work) => durably(request, step, work),
     );
     const { decision } = claim;
     if (decision === 'replayed' || decision === 'stale') {
       deps.metrics.securityRejections.inc({ reason: decision });
       request.log.warn({ task_id: callback.task_id, decision }, 'callback refused: signature reused');
       throw decision === 'replayed' ? signatureReplayed() : signatureStale();
-    }
-    if (decision === 'new' || decision === 'ensure') {
-      await durably(request, 'enqueue', () => enqueueCallback(deps.queue, job, jobOptions));
-    }
-    if (decision === 'conflict' && claim.accepted) {
-      const accepted = claim.accepted;
-      await durably(request, 'conflict_event', () =>
-        publishConflict(deps.redis, deps.events, { taskId: callback.task_id, accepted, conflicting: claim.delivery }),
-      );
     }
     // Every 200 stops the provider's retries, so each one waits for the replicas, duplicates
     // included: the claim always writes, and its acknowledgement covers the original job too.

@@ -1,10 +1,8 @@
+import { type ClaimDecision, claimTask, defineClaimCommand } from '@runway-relay/admission';
 import {
   CALLBACK_JOB_NAME,
   type CallbackJob,
   type CallbackJobOptions,
-  type ClaimDecision,
-  claimTask,
-  defineClaimCommand,
   jobIdFor,
   type RelayKeys,
 } from '@runway-relay/contracts';
@@ -25,7 +23,7 @@ export interface PollEnqueuerOptions {
 
 /**
  * The reconciler's `enqueue`: a job from a poll goes through the ingress's dedupe claim
- * (the same script, from contracts) and, when the claim says so, onto the callbacks queue
+ * (the same script, from packages/admission) and, when the claim says so, onto the callbacks queue
  * under the same deterministic id. A callback that arrived meanwhile makes the poll a
  * duplicate, and a later one is a duplicate of the poll: one job, one download.
  * A `conflict` (the poll disagrees with an accepted callback) is recorded on the task by the

@@ -1,8 +1,8 @@
 import {
-  CALLBACK_JOB_NAME,
   type CallbackJob,
   type CallbackJobOptions,
   CallbackJobSchema,
+  callbackJobName,
   jobIdFor,
 } from '@runway-relay/contracts';
 import type { Queue } from 'bullmq';
@@ -18,7 +18,7 @@ export function validCallbackJob(job: CallbackJob): CallbackJob {
 
 /** Adds a validated job under its deterministic id; adding an id that exists is a no-op. */
 export async function enqueueCallback(queue: Queue, data: CallbackJob, options: CallbackJobOptions): Promise<void> {
-  await queue.add(CALLBACK_JOB_NAME, data, {
+  await queue.add(callbackJobName(data.callback), data, {
     ...options,
     jobId: jobIdFor(data.callback.task_id, data.callback.outcome),
   });

@@ -1,21 +1,29 @@
-import { callbackFingerprint, summarizeCallback } from './callback-fingerprint.js';
-import { type CallbackSummary, CallbackSummarySchema } from './event.schema.js';
-import type { RedisLike } from './events.js';
-import { type CallbackJob, jobIdFor } from './job.schema.js';
-import type { RelayKeys } from './keys.js';
-import type { ConflictRecord } from './task-state.js';
+import {
+  type CallbackJob,
+  type CallbackSummary,
+  CallbackSummarySchema,
+  type ConflictRecord,
+  callbackFingerprint,
+  jobIdFor,
+  type RelayKeys,
+  summarizeCallback,
+  TASK_STATUSES,
+} from '@runway-relay/contracts';
+import type { RedisClient } from '@runway-relay/runtime';
 
 /**
  * The dedupe decision, the replay check and the task record, in one atomic script
- * (docs/ingress.md, "Deduplication" and "Replayed signatures"). It lives in contracts because
- * every path that turns a provider answer into a job goes through it: the ingress for
- * callbacks, the worker's reconciler for answers of the provider's task-detail API.
+ * (docs/ingress.md, "Deduplication" and "Replayed signatures").
  *
- * KEYS: 1 task hash, 2 success job hash, 3 failure job hash, 4 signature replay record.
+ * KEYS: 1 task hash, 2 success job hash, 3 failure job hash, 4 signature replay record,
+ *       5 index of all tasks, 6-10 the status indexes in {@link TASK_STATUSES} order.
  * ARGV: 1 outcome, 2 now (ms), 3 ttl (s), 4 code, 5 msg, 6 video_id, 7 job id, 8 extra JSON,
  *       9 content fingerprint, 10 content summary JSON, 11 conflict record JSON,
  *       12 body sha256 ('' without a provider signature), 13 signature Unix seconds (''),
- *       14 replay record ttl (s).
+ *       14 replay record ttl (s), 15 task id.
+ *
+ * Each status it writes is also written to the task indexes (see `indexTaskStatus`, which
+ * the worker and the dashboard use for the same).
  *
  * Returns `{decision, accepted summary}`; the summary only with `conflict`, the one decision that
  * needs it (it would cost every duplicate a parse). Decisions:
@@ -45,6 +53,19 @@ local function touch(duplicate)
   if duplicate then redis.call('HINCRBY', KEYS[1], 'duplicates', 1) end
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
+local STATUS_INDEX = {accepted = 6, processing = 7, stored = 8, failed = 9, held = 10}
+local function index(new_status)
+  local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[3]) * 1000
+  for i = 5, 10 do
+    if i == 5 or i == STATUS_INDEX[new_status] then
+      redis.call('ZADD', KEYS[i], ARGV[2], ARGV[15])
+      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
+      redis.call('EXPIRE', KEYS[i], ARGV[3])
+    else
+      redis.call('ZREM', KEYS[i], ARGV[15])
+    end
+  end
+end
 local function claimed_job_exists(job_key)
   return status ~= 'accepted' or redis.call('EXISTS', job_key) == 1
 end
@@ -54,7 +75,10 @@ local function conflict()
   if redis.call('HGET', KEYS[1], 'conflict_state') ~= 'open' then
     redis.call('HSET', KEYS[1], 'conflict', ARGV[11], 'conflict_state', 'open', 'updated_at', ARGV[2])
     -- A finished task is held again; one still queued or running is held by its worker.
-    if status == 'stored' or status == 'failed' then redis.call('HSET', KEYS[1], 'status', 'held') end
+    if status == 'stored' or status == 'failed' then
+      redis.call('HSET', KEYS[1], 'status', 'held')
+      index('held')
+    end
   end
   return {'conflict', redis.call('HGET', KEYS[1], 'content') or ''}
 end
@@ -81,6 +105,7 @@ if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'sig_ts', ARGV[13]) else redi
 redis.call('HDEL', KEYS[1], 'error_category', 'error_detail')
 redis.call('HSETNX', KEYS[1], 'first_received_at', ARGV[2])
 touch(false)
+index('accepted')
 return {'new', ''}
 `;
 
@@ -101,8 +126,8 @@ interface ClaimCommand {
 }
 
 /** Registers the script on a connection (ioredis sends EVALSHA and falls back to EVAL). */
-export function defineClaimCommand(redis: RedisLike): void {
-  redis.defineCommand('relayClaimTask', { numberOfKeys: 4, lua: CLAIM_SCRIPT });
+export function defineClaimCommand(redis: RedisClient): void {
+  redis.defineCommand('relayClaimTask', { numberOfKeys: 4 + 1 + TASK_STATUSES.length, lua: CLAIM_SCRIPT });
 }
 
 /** What the replay cache needs of a provider-signed delivery. */
@@ -133,7 +158,7 @@ function parseSummary(text: string): CallbackSummary | null {
 }
 
 /** Runs the claim script for one callback. */
-export async function claimTask(redis: RedisLike, keys: RelayKeys, input: ClaimInput): Promise<ClaimResult> {
+export async function claimTask(redis: RedisClient, keys: RelayKeys, input: ClaimInput): Promise<ClaimResult> {
   const { job, signed } = input;
   const { callback } = job;
   const delivery: ConflictRecord = {
@@ -147,6 +172,8 @@ export async function claimTask(redis: RedisLike, keys: RelayKeys, input: ClaimI
     keys.job(jobIdFor(callback.task_id, 'success')),
     keys.job(jobIdFor(callback.task_id, 'failure')),
     keys.signature(signed?.signatureFingerprint ?? 'none'),
+    keys.taskIndex('all'),
+    ...TASK_STATUSES.map((status) => keys.taskIndex(status)),
     callback.outcome,
     String(input.nowMs),
     String(input.ttlSeconds),
@@ -161,6 +188,7 @@ export async function claimTask(redis: RedisLike, keys: RelayKeys, input: ClaimI
     signed?.bodySha256 ?? '',
     signed ? String(signed.timestamp) : '',
     String(signed?.ttlSeconds ?? 1),
+    callback.task_id,
   );
   if (!DECISIONS.has(decision)) throw new Error(`unexpected claim decision ${decision}`);
   return {

@@ -1,0 +1,43 @@
+import { TaskIdSchema } from '@runway-relay/contracts';
+import type { FastifyInstance } from 'fastify';
+import { BULL_BOARD_PATH } from './bull-board.js';
+import { operatorOf } from './operator.js';
+import type { TaskAdmin } from './task-admin.js';
+
+/** Bull Board's "retry one job" call: `PUT <base>/api/queues/<queue>/<job id>/retry`. */
+const RETRY_JOB = new RegExp(`^${BULL_BOARD_PATH}/api/queues/[^/]+/([^/]+)/retry$`);
+/** Job ids are `<task_id>.<outcome>` (see `jobIdFor`). */
+const JOB_ID = /^(?<taskId>.+)\.(?:success|failure)$/;
+
+/**
+ * Makes Bull Board's retry of a finished job a re-process with an audit trail: before Bull
+ * Board moves the job, the task record is prepared exactly as `POST /api/tasks/:id/reprocess`
+ * prepares it (status, revision, stored objects, audit entry with the operator). Without it a
+ * retried completed job would find its task `stored` and do nothing. Jobs that are not the
+ * task's current one, or not finished, are left to Bull Board's own answer.
+ */
+export function registerBullBoardReprocess(app: FastifyInstance, tasks: TaskAdmin): void {
+  app.addHook('preHandler', async (request) => {
+    if (request.method !== 'PUT') return;
+    const match = RETRY_JOB.exec(request.url.split('?')[0] ?? '');
+    if (!match?.[1]) return;
+    let jobId: string;
+    try {
+      jobId = decodeURIComponent(match[1]);
+    } catch {
+      return;
+    }
+    const taskId = TaskIdSchema.safeParse(JOB_ID.exec(jobId)?.groups?.taskId);
+    if (!taskId.success) return;
+    const result = await tasks.reprocess(
+      taskId.data,
+      { operator: operatorOf(request), via: 'bull_board' },
+      { moveJob: false, jobId },
+    );
+    if (!result.ok)
+      request.log.info(
+        { task_id: taskId.data, job_id: jobId, reason: result.reason },
+        'Bull Board retry: task record left as it is',
+      );
+  });
+}
