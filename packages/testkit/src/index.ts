@@ -1,4 +1,7 @@
 export * from './free-port.js';
+export * from './http/stream-helpers.js';
+export * from './http/test-server.js';
+export * from './media-bytes.js';
 export * from './redis/cluster-nodes.js';
 export * from './redis/redis-cluster.js';
 export * from './redis/redis-server.js';
