@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { addressMatcher } from './address-matcher.js';
 import { type AuthPolicy, authenticate } from './authenticate.js';
-import { cidrList } from './client-ip.js';
 import { signProviderCallback } from './provider-signature.js';
 
 const nowMs = 1_700_000_000_000;
@@ -31,7 +31,7 @@ describe('authenticate', () => {
     expect(authenticate({ ...none, disabled: true }, request)).toEqual({ ok: true, methods: ['none'] });
   });
   it('requires every configured mode: IP and signature together', () => {
-    const policy = { ...none, hmacKeys: ['key'], allowedIps: cidrList(['203.0.113.0/24']) };
+    const policy = { ...none, hmacKeys: ['key'], allowedIps: addressMatcher(['203.0.113.0/24']) };
     expect(authenticate(policy, { ...request, headers: signed })).toEqual({
       ok: true,
       methods: ['ip_allowlist', 'provider_hmac'],

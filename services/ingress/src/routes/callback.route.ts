@@ -102,7 +102,7 @@ function handler(deps: CallbackRouteDeps) {
     const nowMs = deps.now();
     const params = request.params as { token?: string };
     const auth = authenticate(deps.authPolicy, {
-      sourceIp: request.clientIp,
+      sourceIp: request.ip,
       pathToken: params.token,
       headers: request.headers,
       rawBody: request.rawBody ?? Buffer.alloc(0),
@@ -122,7 +122,7 @@ function handler(deps: CallbackRouteDeps) {
         quarantineBody(deps.redis, deps.keys.quarantine, deps.config.QUARANTINE_MAXLEN, {
           received_at: new Date(nowMs).toISOString(),
           request_id: request.id,
-          source_ip: request.clientIp,
+          source_ip: request.ip,
           path: request.routeOptions.url ?? '',
           issues,
           body: request.rawBody?.toString('utf8') ?? '',
@@ -141,7 +141,7 @@ function handler(deps: CallbackRouteDeps) {
       receipt: {
         received_at: receivedAt,
         request_id: request.id,
-        source_ip: request.clientIp,
+        source_ip: request.ip,
         auth: auth.methods,
         path: request.routeOptions.url ?? '',
       },
