@@ -1,4 +1,5 @@
 export * from './hash-slot.js';
+export * from './http-errors.js';
 export * from './logger.js';
 export * from './ops-routes.js';
 export * from './redis.js';

@@ -7,19 +7,20 @@ import {
 } from '@runway-relay/contracts';
 import {
   createReplicaWait,
+  HttpError,
   type Logger,
   type RedisClient,
   redisConfigReadiness,
   redisSafetyPolicyOf,
+  registerHttpErrorHandling,
   registerOpsRoutes,
 } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { addressMatcher } from './auth/address-matcher.js';
 import type { AuthPolicy } from './auth/authenticate.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
 import { defineClaimCommand } from './dedupe/claim-task.js';
-import { FASTIFY_ERROR_CODES, HttpError } from './errors.js';
 import { jsonDepthExceeds } from './json-depth.js';
 import { loggableTaskId } from './loggable-task-id.js';
 import { registerMemoryHeadroom } from './memory-headroom.js';
@@ -163,25 +164,13 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
     request.log[level](line, level === 'error' ? 'request failed' : 'request completed');
   });
 
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (error instanceof HttpError) {
-      request.rejectReason = error.error;
-      if (error.headers) void reply.headers(error.headers);
-      return reply.code(error.statusCode).send({ error: error.error, message: error.message, details: error.details });
-    }
-    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status < 500) {
-      const code = FASTIFY_ERROR_CODES[error.code] ?? 'bad_request';
+  registerHttpErrorHandling(app, {
+    loggableUrl,
+    onRejected: (request, code) => {
       request.rejectReason = code;
-      return reply.code(status).send({ error: code, message: error.message });
-    }
-    request.log.error({ err: error, task_id: request.taskId }, 'unhandled error');
-    request.rejectReason = 'internal_error';
-    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+    },
+    logFields: (request) => ({ task_id: request.taskId }),
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${loggableUrl(request.url)}` }),
-  );
 
   const authPolicy: AuthPolicy = {
     hmacKeys: config.CALLBACK_HMAC_KEYS,

@@ -1,8 +1,8 @@
 import { TaskIdSchema } from '@runway-relay/contracts';
+import { HttpError, notFound, parseInput } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConflictAdmin } from '../conflict-admin.js';
-import { HttpError, notFound, parseInput } from '../errors.js';
 import type { TaskAdmin } from '../task-admin.js';
 
 const TaskParamsSchema = z.object({ taskId: TaskIdSchema });
