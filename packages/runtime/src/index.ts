@@ -1,4 +1,6 @@
+export * from './constant-time.js';
 export * from './hash-slot.js';
+export * from './header.js';
 export * from './http-errors.js';
 export * from './logger.js';
 export * from './ops-routes.js';
@@ -7,3 +9,4 @@ export * from './redis-memory.js';
 export * from './redis-safety.js';
 export * from './replica-wait.js';
 export * from './shutdown.js';
+export * from './with-timeout.js';

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AuthMethod } from '@runway-relay/contracts';
+import { constantTimeEqual, header } from '@runway-relay/runtime';
 import type { AddressMatcher } from './address-matcher.js';
-import { constantTimeEqual } from './constant-time.js';
 import { verifyProviderSignature } from './provider-signature.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
@@ -39,11 +39,6 @@ export interface ProviderSignature {
 export type AuthResult =
   | { ok: true; methods: AuthMethod[]; providerSignature?: ProviderSignature }
   | { ok: false; reason: string };
-
-const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
 
 function checkSignature(policy: AuthPolicy, request: AuthRequest): AuthResult {
   const { headers } = request;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { MediaKind } from '@runway-relay/contracts';
 import { redactUrl } from '@runway-relay/contracts';
+import { header } from '@runway-relay/runtime';
 import { type Dispatcher, request } from 'undici';
 import { DownloadError, errorForStatus, toDownloadError } from './download-error.js';
 import type { DownloadOptions } from './download-options.js';
@@ -171,11 +172,6 @@ function discard(body: Readable): void {
   // undici reports a destroyed unread body as an 'error' (RequestAbortedError): expected here.
   body.on('error', () => {});
   body.destroy();
-}
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function parseContentLength(value: string | undefined): number | null {
