@@ -5,7 +5,7 @@ import {
   buildIngressOpsApp,
   createCallbackQueue,
   createIngressMetrics,
-  signProviderCallback,
+  expectedProviderSignature,
 } from '@runway-relay/ingress';
 import { closeQuietly, createLogger, createRedis, type RedisClient, waitForRedis } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
@@ -94,7 +94,7 @@ export function providerHeaders(taskId: string, key = TEST_HMAC_KEY, nowS = Math
   return {
     'content-type': 'application/json',
     'x-webhook-timestamp': timestamp,
-    'x-webhook-signature': signProviderCallback(key, taskId, timestamp),
+    'x-webhook-signature': expectedProviderSignature(key, taskId, timestamp),
   };
 }
 

@@ -6,7 +6,7 @@ import { type Behavior, formatBehavior, parseBehavior } from './behavior.js';
 import { MEDIA_FILES, type MediaKind } from './media.js';
 import { tinyPng } from './media-layout.js';
 import { type PathStats, respondWith, sendText } from './media-responder.js';
-import { createTaskStore, handleRecordDetail, type TaskStore } from './provider-api.js';
+import { createSimulatedTaskBook, handleRecordDetail, type SimulatedTaskBook } from './provider-api.js';
 
 /** Options of {@link startMediaServer}. */
 export interface MediaServerOptions {
@@ -42,7 +42,7 @@ export interface MediaServer {
   /** Bearer key of `GET /api/v1/runway/record-detail`. */
   apiKey: string;
   /** Tasks the polling endpoint answers about. */
-  tasks: TaskStore;
+  tasks: SimulatedTaskBook;
   /** Absolute URL of a media file; also marks `id` as seen (for `expire-after`). */
   url(id: string, kind: MediaKind, params?: MediaUrlParams): string;
   /** The path counters are kept under, e.g. `/media/<id>/video.mp4`. */
@@ -85,7 +85,7 @@ export async function startMediaServer(options: MediaServerOptions = {}): Promis
   const apiKey = options.apiKey ?? randomUUID();
   const defaultVideoSize = options.defaultVideoSize ?? 256 * 1024;
   const hugeCapBytes = options.hugeCapBytes ?? 64 * 1024 * 1024;
-  const tasks = createTaskStore();
+  const tasks = createSimulatedTaskBook();
   const counters = new Map<string, PathStats>();
   const behaviors = new Map<string, Behavior>();
   const firstSeen = new Map<string, number>();

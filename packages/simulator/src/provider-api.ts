@@ -26,7 +26,7 @@ export interface SimulatedTask {
 }
 
 /** The tasks the simulator answers about. */
-export interface TaskStore {
+export interface SimulatedTaskBook {
   /** Adds or replaces a task. */
   put(task: SimulatedTask): void;
   /** Changes fields of a known task (throws for an unknown one). */
@@ -35,8 +35,8 @@ export interface TaskStore {
   list(): SimulatedTask[];
 }
 
-/** Creates an in-memory {@link TaskStore}. */
-export function createTaskStore(): TaskStore {
+/** Creates an in-memory {@link SimulatedTaskBook}. */
+export function createSimulatedTaskBook(): SimulatedTaskBook {
   const tasks = new Map<string, SimulatedTask>();
   return {
     put: (task) => {
@@ -106,7 +106,7 @@ export function handleRecordDetail(
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
-  options: { store: TaskStore; apiKey: string; isExpired: (mediaId: string) => boolean },
+  options: { store: SimulatedTaskBook; apiKey: string; isExpired: (mediaId: string) => boolean },
 ): void {
   if (!bearerMatches(req.headers.authorization, options.apiKey)) {
     sendJson(res, 401, { code: 401, msg: 'Unauthorized: invalid API key', data: null });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addressMatcher } from './address-matcher.js';
 import { type AuthPolicy, authenticate } from './authenticate.js';
-import { signProviderCallback } from './provider-signature.js';
+import { expectedProviderSignature } from './provider-signature.js';
 
 const nowMs = 1_700_000_000_000;
 const ts = String(nowMs / 1000);
@@ -21,7 +21,7 @@ const request = {
   taskId: 't1',
   nowMs,
 };
-const signed = { 'x-webhook-timestamp': ts, 'x-webhook-signature': signProviderCallback('key', 't1', ts) };
+const signed = { 'x-webhook-timestamp': ts, 'x-webhook-signature': expectedProviderSignature('key', 't1', ts) };
 
 describe('authenticate', () => {
   it('refuses everything when nothing is configured and auth is not disabled', () => {
