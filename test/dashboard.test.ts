@@ -6,13 +6,12 @@ import {
   jobIdFor,
   loadDashboardConfig,
   newEventId,
-  publishEvent,
   type RelayEvent,
   relayKeys,
   type StoredObject,
 } from '@runway-relay/contracts';
 import { buildDashboardApp, createDashboardStore } from '@runway-relay/dashboard';
-import { closeQuietly, createLogger, createRedis, waitForRedis } from '@runway-relay/runtime';
+import { closeQuietly, createLogger, createRedis, publishEvent, waitForRedis } from '@runway-relay/runtime';
 import {
   type RedisServerHarness,
   type S3Harness,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { CallbackJobSchema, loadFixture, parseTaskState } from '@runway-relay/contracts';
+import { CallbackJobSchema, parseTaskState } from '@runway-relay/contracts';
 import { signStandardWebhook } from '@runway-relay/ingress';
-import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
+import { loadFixture, type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildTestIngress,

@@ -1,5 +1,5 @@
-import { loadWorkerConfig, parseStreamEntry, type RelayEvent, type WorkerConfig } from '@runway-relay/contracts';
-import { closeQuietly, createLogger, createRedis } from '@runway-relay/runtime';
+import { loadWorkerConfig, type RelayEvent, type WorkerConfig } from '@runway-relay/contracts';
+import { closeQuietly, createLogger, createRedis, parseStreamEntry } from '@runway-relay/runtime';
 import {
   buildWorker,
   createMinioClient,

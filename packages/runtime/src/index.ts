@@ -1,4 +1,5 @@
 export * from './constant-time.js';
+export * from './event-stream.js';
 export * from './hash-slot.js';
 export * from './header.js';
 export * from './http-errors.js';

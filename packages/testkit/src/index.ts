@@ -1,3 +1,4 @@
+export * from './fixtures.js';
 export * from './free-port.js';
 export * from './http/stream-helpers.js';
 export * from './http/test-server.js';

@@ -4,14 +4,12 @@ import {
   type CallbackJob,
   type CallbackJobOptions,
   CallbackJobSchema,
-  type EventStreamOptions,
   jobIdFor,
   parseTaskState,
-  publishEvent,
   type RelayKeys,
   type TaskState,
 } from '@runway-relay/contracts';
-import type { Logger, RedisClient } from '@runway-relay/runtime';
+import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 
 /** Which of two conflicting callbacks stands. */

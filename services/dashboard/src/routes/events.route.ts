@@ -1,5 +1,5 @@
-import { parseStreamEntry, type RelayEvent } from '@runway-relay/contracts';
-import { parseInput, type RedisClient } from '@runway-relay/runtime';
+import type { RelayEvent } from '@runway-relay/contracts';
+import { parseInput, parseStreamEntry, type RedisClient } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 

@@ -3,13 +3,12 @@ import {
   type CallbackJob,
   callbackJobOptions,
   describeIssues,
-  type EventStreamOptions,
   type IngressConfig,
   peekTaskId,
   RawCallbackSchema,
   type RelayKeys,
 } from '@runway-relay/contracts';
-import type { RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
+import type { EventStreamOptions, RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthPolicy, authenticate, type ProviderSignature } from '../auth/authenticate.js';
