@@ -4,6 +4,7 @@ export * from './hash-slot.js';
 export * from './header.js';
 export * from './http-errors.js';
 export * from './logger.js';
+export * from './metrics-registry.js';
 export * from './ops-routes.js';
 export * from './redis.js';
 export * from './redis-memory.js';

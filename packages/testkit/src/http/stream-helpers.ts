@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { type Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,15 +20,9 @@ export async function streamBytes(res: ServerResponse, total: number, head: Buff
     const ok = res.write(chunk);
     written += chunk.length;
     if (!ok && !closed) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off('drain', done);
-          res.off('close', done);
-          resolve();
-        };
-        res.on('drain', done);
-        res.on('close', done);
-      });
+      // Until the socket drains or the client goes away; the aborted waiter removes its listener.
+      const settled = new AbortController();
+      await Promise.race([once(res, 'drain', settled), once(res, 'close', settled)]).finally(() => settled.abort());
     }
   }
   if (!closed) res.end();
@@ -55,4 +51,16 @@ export function deferred<T>(): { promise: Promise<T>; resolve: (value: T) => voi
     resolve = r;
   });
   return { promise, resolve };
+}
+
+/** Reads a stream to its end and returns the sha256 (hex) and size of what it carried. */
+export async function streamDigest(body: AsyncIterable<Buffer | string>): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    hash.update(buffer);
+    size += buffer.length;
+  }
+  return { sha256: hash.digest('hex'), size };
 }
