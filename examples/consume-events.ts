@@ -1,8 +1,10 @@
 // A complete consumer of relay events: `npx tsx examples/consume-events.ts`.
 // At-least-once: an event is acknowledged only after the handler resolves; after a crash
 // the consumer re-reads its unacknowledged events first. Deduplicate by `event.id`.
+
 import { hostname } from 'node:os';
-import { consumeEvents, defaultEventsStream } from '@runway-relay/contracts';
+import { defaultEventsStream } from '@runway-relay/contracts';
+import { consumeEvents } from '@runway-relay/runtime';
 import { Redis } from 'ioredis';
 
 const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', { maxRetriesPerRequest: null });

@@ -41,7 +41,7 @@ async function startBackingServices(): Promise<void> {
   }
 }
 
-function startService(name: string): void {
+function spawnDevService(name: string): void {
   const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
     cwd: root,
     env,
@@ -109,7 +109,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
   await startBackingServices();
-  for (const name of ['ingress', 'worker', 'dashboard']) startService(name);
+  for (const name of ['ingress', 'worker', 'dashboard']) spawnDevService(name);
 
   const ingress = `http://127.0.0.1:${env.INGRESS_PORT ?? 3000}`;
   // The ingress's /readyz and /metrics are on its internal ops listener.

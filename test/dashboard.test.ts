@@ -6,13 +6,12 @@ import {
   jobIdFor,
   loadDashboardConfig,
   newEventId,
-  publishEvent,
   type RelayEvent,
   relayKeys,
   type StoredObject,
 } from '@runway-relay/contracts';
 import { createDashboardStore } from '@runway-relay/dashboard';
-import { closeQuietly, createLogger, createRedis } from '@runway-relay/runtime';
+import { closeQuietly, createLogger, createRedis, publishEvent } from '@runway-relay/runtime';
 import {
   type RedisServerHarness,
   type S3Harness,

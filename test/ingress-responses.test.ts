@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  CallbackJobSchema,
-  eventsStreamFor,
-  loadFixture,
-  parseStreamEntry,
-  parseTaskState,
-  quarantineIdFor,
-} from '@runway-relay/contracts';
+import { CallbackJobSchema, eventsStreamFor, parseTaskState, quarantineIdFor } from '@runway-relay/contracts';
 import { signStandardWebhook } from '@runway-relay/ingress';
-import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
+import { parseStreamEntry } from '@runway-relay/runtime';
+import { loadFixture, type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   buildTestIngress,
@@ -314,6 +308,10 @@ describe('other authentication modes (docs/architecture.md §3)', () => {
     // An untrusted peer cannot claim an allowed address.
     expect((await send('198.51.100.7', { 'x-forwarded-for': '203.0.113.9' })).statusCode).toBe(401);
     expect((await send('10.0.0.1', { 'x-forwarded-for': '203.0.113.9, 198.51.100.7' })).statusCode).toBe(401);
+    // A chain of trusted proxies is walked past; an IPv4-mapped peer is judged as its IPv4 address.
+    expect((await send('10.0.0.1', { 'x-forwarded-for': '198.51.100.7, 203.0.113.9, 10.0.0.1' })).statusCode).toBe(200);
+    expect((await send('::ffff:203.0.113.7')).statusCode).toBe(200);
+    expect((await send('::ffff:10.0.0.1', { 'x-forwarded-for': '198.51.100.7' })).statusCode).toBe(401);
   });
 
   it('Standard Webhooks: a valid signature over the raw body passes, a tampered body does not', async () => {

@@ -1,6 +1,6 @@
-import { loadFixture, type MediaStoredEvent, type TaskFailedEvent } from '@runway-relay/contracts';
+import type { MediaStoredEvent, TaskFailedEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
-import { waitFor } from '@runway-relay/testkit';
+import { loadFixture, waitFor } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { jobIdFor } from './helpers/ingress.js';
 import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';

@@ -1,4 +1,5 @@
-import { parseStreamEntry, type RelayEvent } from '@runway-relay/contracts';
+import type { RelayEvent } from '@runway-relay/contracts';
+import { parseStreamEntry } from '@runway-relay/runtime';
 import { waitFor } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 

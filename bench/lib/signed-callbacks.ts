@@ -1,4 +1,4 @@
-import { signProviderCallback } from '@runway-relay/ingress';
+import { expectedProviderSignature } from '@runway-relay/ingress';
 
 /** The provider key the spawned ingress is configured with (CALLBACK_HMAC_KEYS). */
 export const BENCH_HMAC_KEY = 'bench-key-0123456789abcdef0123';
@@ -35,7 +35,7 @@ export function signedHeaders(taskId: string, nowS = Math.floor(Date.now() / 100
   return {
     'content-type': 'application/json',
     'x-webhook-timestamp': timestamp,
-    'x-webhook-signature': signProviderCallback(BENCH_HMAC_KEY, taskId, timestamp),
+    'x-webhook-signature': expectedProviderSignature(BENCH_HMAC_KEY, taskId, timestamp),
   };
 }
 

@@ -1,5 +1,5 @@
 import { peekTaskId } from '@runway-relay/contracts';
-import { signProviderCallback, signStandardWebhook } from '@runway-relay/ingress';
+import { expectedProviderSignature, signStandardWebhook } from '@runway-relay/ingress';
 import fc from 'fast-check';
 
 /*
@@ -451,7 +451,7 @@ function readTaskId(payload: string | Buffer): string | undefined {
 
 const providerAuth = (key: string, id: string, timestamp: string) => ({
   'x-webhook-timestamp': timestamp,
-  'x-webhook-signature': signProviderCallback(key, id, timestamp),
+  'x-webhook-signature': expectedProviderSignature(key, id, timestamp),
 });
 
 function standardAuth(secret: string, payload: string | Buffer, timestamp: string) {
@@ -473,7 +473,7 @@ function signedHeaders(auth: SignedAuth, id: string, payload: string | Buffer, n
 function forgedHeaders(auth: ForgedAuth, s: FuzzSettings, id: string, payload: string | Buffer, nowS: number): Headers {
   const now = String(nowS);
   const { forgery, key, secret } = auth;
-  const good = () => signProviderCallback(key, id, now);
+  const good = () => expectedProviderSignature(key, id, now);
   switch (forgery.kind) {
     case 'no-auth':
       return {};

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { signProviderCallback } from '@runway-relay/ingress';
+import { expectedProviderSignature } from '@runway-relay/ingress';
 import fc from 'fast-check';
 import { type BaseRecipe, baseArb, baseBody, type OneOf, oneKind } from './fuzz-cases.js';
 
@@ -95,7 +95,7 @@ export function buildRawCase({ base, request: r }: RawRecipe, hmacKey: string, i
   const taskId = `${signed ? 's' : 'u'}-r${index.toString(36)}`;
   const json = JSON.stringify(baseBody(base, taskId));
   const timestamp = String(nowS);
-  const signature = signProviderCallback(signed ? hmacKey : 'wrong-key', taskId, timestamp);
+  const signature = expectedProviderSignature(signed ? hmacKey : 'wrong-key', taskId, timestamp);
   const auth = [`X-Webhook-Timestamp: ${timestamp}`, `X-Webhook-Signature: ${signature}`];
   const common = ['POST /callbacks/runway HTTP/1.1', 'Host: 127.0.0.1', 'Connection: close'];
   const jsonHead = (length: number) => [...common, 'Content-Type: application/json', `Content-Length: ${length}`];

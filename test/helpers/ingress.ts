@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type IngressConfig, jobIdFor, loadIngressConfig, relayKeys } from '@runway-relay/contracts';
-import { createIngress, signProviderCallback } from '@runway-relay/ingress';
+import { createIngress, expectedProviderSignature } from '@runway-relay/ingress';
 import { closeQuietly, type RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
@@ -88,7 +88,7 @@ export function providerHeaders(taskId: string, key = TEST_HMAC_KEY, nowS = Math
   return {
     'content-type': 'application/json',
     'x-webhook-timestamp': timestamp,
-    'x-webhook-signature': signProviderCallback(key, taskId, timestamp),
+    'x-webhook-signature': expectedProviderSignature(key, taskId, timestamp),
   };
 }
 

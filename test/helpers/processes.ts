@@ -19,7 +19,7 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export function startService(name: 'ingress' | 'worker' | 'dashboard', env: Record<string, string>): ServiceProcess {
+export function spawnService(name: 'ingress' | 'worker' | 'dashboard', env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
     cwd: root,
     env: { PATH: process.env.PATH, ...env },

@@ -1,4 +1,5 @@
-import { loadWorkerConfig, parseStreamEntry, type RelayEvent, type WorkerConfig } from '@runway-relay/contracts';
+import { loadWorkerConfig, type RelayEvent, type WorkerConfig } from '@runway-relay/contracts';
+import { parseStreamEntry } from '@runway-relay/runtime';
 import {
   createSafeAgent,
   createWorker,

@@ -1,5 +1,5 @@
-import type { Callback, CallbackJob, CallbackJobOptions, EventStreamOptions, RelayKeys } from '@runway-relay/contracts';
-import type { RedisClient } from '@runway-relay/runtime';
+import type { Callback, CallbackJob, CallbackJobOptions, RelayKeys } from '@runway-relay/contracts';
+import type { EventStreamOptions, RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import { type ClaimResult, claimTask, defineClaimCommand, type SignedDelivery } from './claim-task.js';
 import { publishConflict } from './conflict-event.js';

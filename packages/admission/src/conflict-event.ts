@@ -1,11 +1,5 @@
-import {
-  buildConflictEvent,
-  type CallbackSummary,
-  type ConflictRecord,
-  type EventStreamOptions,
-  publishEvent,
-} from '@runway-relay/contracts';
-import type { RedisClient } from '@runway-relay/runtime';
+import { buildConflictEvent, type CallbackSummary, type ConflictRecord } from '@runway-relay/contracts';
+import { type EventStreamOptions, publishEvent, type RedisClient } from '@runway-relay/runtime';
 
 export interface ConflictNotice {
   taskId: string;

@@ -1,8 +1,8 @@
+import { loadFixture } from '@runway-relay/testkit/fixtures';
 import { describe, expect, it } from 'vitest';
 import { RawCallbackSchema } from './callback.schema.js';
 import { classifyProviderFailure, normalizeMessage } from './classifier.js';
 import { FAILURE_TAXONOMY } from './failure-taxonomy.js';
-import { loadFixture } from './fixtures.js';
 
 const fixtures = [...loadFixture('callbacks.json'), ...loadFixture('callback-variants.json')];
 

@@ -1,4 +1,4 @@
-import { loadRecordDetailFixtures } from '@runway-relay/contracts';
+import { loadRecordDetailFixtures } from '@runway-relay/testkit';
 import { describe, expect, it } from 'vitest';
 import { AlephDetailSchema, EnvelopeSchema, RunwayDetailSchema, type TaskDetail } from './answers.schema.js';
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RedisLike } from '@runway-relay/contracts';
+import type { RedisClient } from '@runway-relay/runtime';
 
 /**
  * Token bucket in one hash: `tokens` left and `ts` of the last refill (ms, Redis's own clock,
@@ -41,7 +41,7 @@ export interface RateLimiter {
 }
 
 export interface RedisRateLimiterOptions {
-  redis: RedisLike;
+  redis: RedisClient;
   /** The bucket's key (`relayKeys(...).providerRate`): one per provider account. */
   key: string;
   /** Tokens added per second. */

@@ -1,5 +1,10 @@
+export * from './constant-time.js';
+export * from './event-stream.js';
 export * from './hash-slot.js';
+export * from './header.js';
+export * from './http-errors.js';
 export * from './logger.js';
+export * from './metrics-registry.js';
 export * from './ops-routes.js';
 export * from './redis.js';
 export * from './redis-memory.js';
@@ -9,3 +14,4 @@ export * from './retry-until.js';
 export * from './run-service.js';
 export * from './start-refused.js';
 export * from './startup-progress.js';
+export * from './with-timeout.js';

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
+import { withTimeout } from './with-timeout.js';
 
 /** A readiness probe: resolves when the dependency answers, rejects (or times out) otherwise. */
 export type ReadinessCheck = () => Promise<unknown>;
@@ -17,20 +18,6 @@ export interface OpsRoutesOptions {
   starting?: () => string | undefined;
 }
 
-async function withTimeout(check: ReadinessCheck, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * `GET /healthz` (the process answers), `GET /readyz` (every dependency answers: 200 or 503
  * with the failing names) and `GET /metrics` (Prometheus text format).
@@ -42,7 +29,7 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOption
     const results: Array<readonly [string, string]> = await Promise.all(
       Object.entries(options.checks).map(async ([name, check]) => {
         try {
-          await withTimeout(check, timeout);
+          await withTimeout(check(), timeout);
           return [name, 'ok'] as const;
         } catch (error) {
           return [name, error instanceof Error ? error.message : 'failed'] as const;

@@ -1,3 +1,4 @@
+import type { RedisNodeAddress } from '@runway-relay/contracts';
 import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -12,11 +13,7 @@ export type RedisClient = Redis | Cluster;
  */
 export type RedisRole = 'producer' | 'worker';
 
-/** One Redis Cluster seed node. */
-export interface RedisNodeAddress {
-  host: string;
-  port: number;
-}
+export type { RedisNodeAddress } from '@runway-relay/contracts';
 
 export interface RedisConnectionOptions {
   /**

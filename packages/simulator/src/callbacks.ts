@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type CallbackFixture, loadFixture } from '@runway-relay/contracts';
+import { type CallbackFixture, loadFixture } from '@runway-relay/testkit/fixtures';
 
 /** A callback body as the provider posts it (JSON object). */
 export type CallbackBody = Record<string, unknown>;

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { streamDigest } from '@runway-relay/testkit';
 import { Agent, errors, interceptors, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generatedSha256 } from './media.js';
@@ -19,17 +19,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await media?.close();
 });
-
-async function sha256(body: AsyncIterable<Buffer | string>): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of body) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    hash.update(buffer);
-    size += buffer.length;
-  }
-  return { sha256: hash.digest('hex'), size };
-}
 
 /** Reads a whole raw HTTP exchange (headers and body) until the server closes the socket. */
 function rawGet(url: string): Promise<{ head: string; body: Buffer }> {
@@ -64,7 +53,7 @@ describe('media server: good media', () => {
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('video/mp4');
     expect(response.headers['content-length']).toBe('1000000');
-    expect(await sha256(response.body)).toEqual({
+    expect(await streamDigest(response.body)).toEqual({
       sha256: await generatedSha256('video', 1_000_000, id),
       size: 1_000_000,
     });
@@ -101,7 +90,7 @@ describe('media server: slow and stuck sources', () => {
   it('slow throttles to the given bytes per second', async () => {
     const started = Date.now();
     const response = await request(media.url(nextId(), 'video', { size: 40_000, behavior: 'slow:100000' }));
-    expect((await sha256(response.body)).size).toBe(40_000);
+    expect((await streamDigest(response.body)).size).toBe(40_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(390);
   });
 
@@ -226,7 +215,7 @@ describe('media server: redirects', () => {
       dispatcher: agent,
     });
     expect(response.statusCode).toBe(200);
-    expect((await sha256(response.body)).size).toBe(50);
+    expect((await streamDigest(response.body)).size).toBe(50);
     await agent.close();
   });
 

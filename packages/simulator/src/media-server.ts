@@ -6,7 +6,7 @@ import { type Behavior, formatBehavior, parseBehavior } from './behavior.js';
 import { MEDIA_FILES, type MediaKind } from './media.js';
 import { tinyPng } from './media-layout.js';
 import { type PathStats, respondWith, sendText } from './media-responder.js';
-import { createTaskStore, type TaskStore } from './provider-api.js';
+import { createSimulatedTaskBook, type SimulatedTaskBook } from './provider-api.js';
 import { createTaskLifecycle, type ProviderSimOptions, type TaskLifecycle } from './provider-lifecycle.js';
 import { createProviderApi, type ProviderApi } from './provider-routes.js';
 
@@ -46,7 +46,7 @@ export interface MediaServer {
   /** Bearer key of the provider API (`/api/v1/...`). */
   apiKey: string;
   /** Tasks the polling endpoints answer about. */
-  tasks: TaskStore;
+  tasks: SimulatedTaskBook;
   /** The provider API: request counters, injected faults, rate limit. */
   api: ProviderApi;
   /** Generated tasks and their callbacks. */
@@ -93,7 +93,7 @@ export async function startMediaServer(options: MediaServerOptions = {}): Promis
   const apiKey = options.apiKey ?? randomUUID();
   const defaultVideoSize = options.defaultVideoSize ?? 256 * 1024;
   const hugeCapBytes = options.hugeCapBytes ?? 64 * 1024 * 1024;
-  const tasks = createTaskStore();
+  const tasks = createSimulatedTaskBook();
   const counters = new Map<string, PathStats>();
   const behaviors = new Map<string, Behavior>();
   const firstSeen = new Map<string, number>();

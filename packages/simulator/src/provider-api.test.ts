@@ -1,4 +1,4 @@
-import { loadRecordDetailFixtures } from '@runway-relay/contracts';
+import { loadRecordDetailFixtures } from '@runway-relay/testkit';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MediaServer, startMediaServer } from './media-server.js';

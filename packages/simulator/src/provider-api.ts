@@ -26,7 +26,7 @@ export interface SimulatedTask {
 }
 
 /** The tasks the simulator answers about. */
-export interface TaskStore {
+export interface SimulatedTaskBook {
   /** Adds or replaces a task. */
   put(task: SimulatedTask): void;
   /** Changes fields of a known task (throws for an unknown one). */
@@ -35,8 +35,8 @@ export interface TaskStore {
   list(): SimulatedTask[];
 }
 
-/** Creates an in-memory {@link TaskStore}. */
-export function createTaskStore(): TaskStore {
+/** Creates an in-memory {@link SimulatedTaskBook}. */
+export function createSimulatedTaskBook(): SimulatedTaskBook {
   const tasks = new Map<string, SimulatedTask>();
   return {
     put: (task) => {

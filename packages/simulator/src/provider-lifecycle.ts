@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { buildCallback, type CallbackBody, callbackFixture, failureFixtures } from './callbacks.js';
 import type { MediaKind } from './media.js';
-import type { SimulatedTask, TaskStore } from './provider-api.js';
+import type { SimulatedTask, SimulatedTaskBook } from './provider-api.js';
 import { type DeliveryResult, sendCallback } from './sender.js';
 
 /** How generated tasks behave; every duration is compressible for tests. */
@@ -56,7 +56,7 @@ export interface TaskLifecycle {
 }
 
 export interface LifecycleDeps {
-  store: TaskStore;
+  store: SimulatedTaskBook;
   /** Media URL of a task (the simulator's CDN). */
   mediaUrl: (id: string, kind: MediaKind) => string;
   /** Makes the CDN refuse a task's media, as an expired signed link. */

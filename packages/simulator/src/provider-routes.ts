@@ -7,7 +7,7 @@ import {
   ExtendBodySchema,
   GenerateBodySchema,
 } from './generate-request.js';
-import { alephRecordInfoBody, recordDetailBody, type SimulatedTask, type TaskStore } from './provider-api.js';
+import { alephRecordInfoBody, recordDetailBody, type SimulatedTask, type SimulatedTaskBook } from './provider-api.js';
 import type { ProviderSimOptions, TaskLifecycle } from './provider-lifecycle.js';
 
 /** The simulated endpoints, by the name their request counters use. */
@@ -45,7 +45,7 @@ export interface ProviderApi {
 }
 
 export interface ProviderApiDeps {
-  store: TaskStore;
+  store: SimulatedTaskBook;
   apiKey: string;
   lifecycle: TaskLifecycle;
   isExpired: (mediaId: string) => boolean;

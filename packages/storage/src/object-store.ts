@@ -62,15 +62,22 @@ export interface ObjectStore {
   presign(key: string, expirySeconds: number): Promise<string>;
 }
 
-function metadataHeaders(metadata: MediaMetadata): Record<string, string> {
+/** The user metadata of a stored object, by name without the `x-amz-meta-` prefix: the one mapping `put` and `setMetadata` share. */
+function userMetadata(metadata: MediaMetadata): Record<string, string> {
   return {
-    'Content-Type': metadata.contentType,
-    'X-Amz-Meta-Task-Id': metadata.taskId,
-    'X-Amz-Meta-Video-Id': metadata.videoId ?? '',
-    'X-Amz-Meta-Source-Host': metadata.sourceHost,
-    'X-Amz-Meta-Stored-At': metadata.storedAt,
-    ...(metadata.sha256 ? { 'X-Amz-Meta-Sha256': metadata.sha256 } : {}),
+    'task-id': metadata.taskId,
+    'video-id': metadata.videoId ?? '',
+    'source-host': metadata.sourceHost,
+    'stored-at': metadata.storedAt,
+    ...(metadata.sha256 ? { sha256: metadata.sha256 } : {}),
   };
+}
+
+/** The headers of a PUT: the content type and the user metadata as `X-Amz-Meta-*`. */
+function metadataHeaders(metadata: MediaMetadata): Record<string, string> {
+  const headers: Record<string, string> = { 'Content-Type': metadata.contentType };
+  for (const [name, value] of Object.entries(userMetadata(metadata))) headers[`X-Amz-Meta-${name}`] = value;
+  return headers;
 }
 
 const NOT_FOUND = new Set(['NotFound', 'NoSuchKey', 'NoSuchObject']);
@@ -223,13 +230,7 @@ export function createObjectStore(
           Bucket: bucket,
           Object: key,
           MetadataDirective: 'REPLACE',
-          UserMetadata: {
-            'task-id': metadata.taskId,
-            'video-id': metadata.videoId ?? '',
-            'source-host': metadata.sourceHost,
-            'stored-at': metadata.storedAt,
-            ...(metadata.sha256 ? { sha256: metadata.sha256 } : {}),
-          },
+          UserMetadata: userMetadata(metadata),
           Headers: { 'Content-Type': metadata.contentType },
         });
         await client.copyObject(source, destination);

@@ -1,13 +1,19 @@
 import { callbackJobOptions, type DashboardConfig, eventsStreamFor, relayKeys } from '@runway-relay/contracts';
-import { type Logger, type ReadinessCheck, type RedisClient, registerOpsRoutes } from '@runway-relay/runtime';
+import {
+  HttpError,
+  type Logger,
+  type ReadinessCheck,
+  type RedisClient,
+  registerHttpErrorHandling,
+  registerOpsRoutes,
+} from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
 import { registerBullBoardReprocess } from './bull-board-reprocess.js';
 import { createConflictAdmin } from './conflict-admin.js';
-import { HttpError } from './errors.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
 import { createQuarantineAdmin } from './quarantine-admin.js';
 import { registerEventRoutes } from './routes/events.route.js';
@@ -32,14 +38,6 @@ export interface DashboardDeps {
 
 /** Probes stay open so an orchestrator needs no credentials; everything else needs basic auth. */
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
-
-/** Fastify's own client errors (bad content type, body too large, …) by status. */
-const CLIENT_ERROR_CODES: Readonly<Record<number, string>> = {
-  404: 'not_found',
-  405: 'method_not_allowed',
-  413: 'body_too_large',
-  415: 'unsupported_media_type',
-};
 
 /**
  * Builds the dashboard: Bull Board at `/admin/queues`, the admin JSON API under `/api`, and
@@ -71,23 +69,11 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
     throttled,
   });
 
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (error instanceof HttpError) {
-      return reply.code(error.statusCode).send({ error: error.error, message: error.message });
-    }
-    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status < 500) {
-      return reply.code(status).send({ error: CLIENT_ERROR_CODES[status] ?? 'bad_request', message: error.message });
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    if (redis.status !== 'ready') {
-      return reply.code(503).send({ error: 'unavailable', message: 'redis is unavailable, retry later' });
-    }
-    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+  registerHttpErrorHandling(app, {
+    loggableUrl: (url) => url.split('?')[0] ?? '',
+    serverError: () =>
+      redis.status === 'ready' ? undefined : new HttpError(503, 'unavailable', 'redis is unavailable, retry later'),
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
-  );
 
   const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
   const ttlSeconds = config.TASK_TTL_DAYS * 86_400;

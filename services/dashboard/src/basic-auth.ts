@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import fastifyBasicAuth from '@fastify/basic-auth';
 import fastifyRateLimit from '@fastify/rate-limit';
+import { constantTimeEqual } from '@runway-relay/runtime';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ThrottledAddresses } from './throttled-addresses.js';
 
@@ -23,11 +23,6 @@ export interface BasicAuthOptions {
   onThrottled?: () => void;
   /** Where refused addresses are recorded (the request logger skips them). */
   throttled?: ThrottledAddresses;
-}
-
-/** Compares in time independent of where the strings differ; hashing first hides the lengths too. */
-function constantTimeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
 }
 
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;

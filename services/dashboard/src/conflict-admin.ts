@@ -4,15 +4,13 @@ import {
   type CallbackJobOptions,
   CallbackJobSchema,
   callbackJobName,
-  type EventStreamOptions,
   indexTaskStatus,
   jobIdFor,
   parseTaskState,
-  publishEvent,
   type RelayKeys,
   type TaskState,
 } from '@runway-relay/contracts';
-import type { Logger, RedisClient } from '@runway-relay/runtime';
+import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 
 /** Which of two conflicting callbacks stands. */

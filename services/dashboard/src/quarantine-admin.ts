@@ -4,13 +4,12 @@ import {
   appendAudit,
   type CallbackJobOptions,
   describeIssues,
-  type EventStreamOptions,
   type QuarantineEntry,
   QuarantineEntrySchema,
   RawCallbackSchema,
   type RelayKeys,
 } from '@runway-relay/contracts';
-import type { Logger, RedisClient } from '@runway-relay/runtime';
+import type { EventStreamOptions, Logger, RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { Actor } from './operator.js';
 

@@ -7,17 +7,20 @@ import {
   type CallbackSummary,
   indexTaskStatus,
   jobIdFor,
-  parseStreamEntry,
   parseTaskState,
   type RelayEvent,
   type RelayKeys,
   type StoredObject,
+  type TaskState,
+} from '@runway-relay/contracts';
+import {
+  type Logger,
+  parseStreamEntry,
+  type RedisClient,
   type TaskEventRef,
   TaskEventRefSchema,
-  type TaskState,
   taskEventsKey,
-} from '@runway-relay/contracts';
-import type { Logger, RedisClient } from '@runway-relay/runtime';
+} from '@runway-relay/runtime';
 import type { Job, Queue } from 'bullmq';
 import type { Actor } from './operator.js';
 

@@ -8,18 +8,19 @@ import {
 } from '@runway-relay/contracts';
 import {
   createReplicaWait,
+  HttpError,
   type Logger,
   type RedisClient,
   redisConfigReadiness,
   redisSafetyPolicyOf,
+  registerHttpErrorHandling,
   registerOpsRoutes,
 } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { addressMatcher } from './auth/address-matcher.js';
 import type { AuthPolicy } from './auth/authenticate.js';
-import { cidrList, clientIp, listContains } from './auth/client-ip.js';
 import { limitConnectionsPerAddress } from './connection-limit.js';
-import { FASTIFY_ERROR_CODES, HttpError } from './errors.js';
 import { jsonDepthExceeds } from './json-depth.js';
 import { loggableTaskId } from './loggable-task-id.js';
 import { registerMemoryHeadroom } from './memory-headroom.js';
@@ -30,8 +31,6 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The body's bytes exactly as received, for signatures over the raw bytes and the quarantine. */
     rawBody?: Buffer;
-    /** The sender's address after trusted-proxy resolution. */
-    clientIp: string;
     /** Set once the body names a valid task, so the completion log line carries it. */
     taskId?: string;
     /** The error code the request was rejected with, for the metrics. */
@@ -73,9 +72,9 @@ const DEADLINE_CHECK_INTERVAL_MS = 1000;
  */
 export function buildIngressApp(deps: IngressDeps): FastifyInstance {
   const { config } = deps;
-  const trusted = config.TRUSTED_PROXIES.length > 0 ? cidrList(config.TRUSTED_PROXIES) : null;
+  const trustedProxy = addressMatcher(config.TRUSTED_PROXIES);
   const isTrustedProxy = (address: string | undefined) =>
-    trusted !== null && address !== undefined && listContains(trusted, address);
+    trustedProxy !== null && address !== undefined && trustedProxy(address);
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     // Our own completion line (below) carries task_id and a URL without secrets.
@@ -92,8 +91,10 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
     },
     // Room for the longest CALLBACK_PATH_TOKEN; beyond it the router answers 414.
     routerOptions: { maxParamLength: CALLBACK_PATH_TOKEN_MAX_LENGTH },
-    // Proxy handling is ours (TRUSTED_PROXIES), so the IP allow-list cannot be spoofed.
-    trustProxy: false,
+    // `request.ip` is the sender: the socket peer, or, when that peer is in TRUSTED_PROXIES,
+    // X-Forwarded-For walked from the right past every trusted proxy (proxy-addr), so an
+    // address a client writes on the left is never believed. No list: the socket peer only.
+    trustProxy: trustedProxy ?? false,
     // A client's id is adopted only from a trusted proxy (a load balancer's trace id); anyone
     // else could otherwise plant ids that collide with real requests in logs and receipts.
     genReqId: (request) => {
@@ -125,16 +126,6 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
       },
     });
   }
-  app.decorateRequest('clientIp', '');
-  app.addHook('onRequest', async (request) => {
-    const forwarded = request.headers['x-forwarded-for'];
-    request.clientIp = clientIp(
-      request.socket.remoteAddress ?? '',
-      Array.isArray(forwarded) ? forwarded.join(',') : forwarded,
-      trusted,
-    );
-  });
-
   // Keep the raw text (Standard Webhooks sign the exact bytes), then parse with Fastify's
   // own JSON parser, which rejects __proto__ / constructor.prototype keys.
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -168,36 +159,24 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
       url: loggableUrl(request.url),
       status: reply.statusCode,
       ms: Math.round(reply.elapsedTime * 100) / 100,
-      ip: request.clientIp,
+      ip: request.ip,
     };
     request.log[level](line, level === 'error' ? 'request failed' : 'request completed');
   });
 
-  app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    if (error instanceof HttpError) {
-      request.rejectReason = error.error;
-      if (error.headers) void reply.headers(error.headers);
-      return reply.code(error.statusCode).send({ error: error.error, message: error.message, details: error.details });
-    }
-    const status = typeof error.statusCode === 'number' && error.statusCode >= 400 ? error.statusCode : 500;
-    if (status < 500) {
-      const code = FASTIFY_ERROR_CODES[error.code] ?? 'bad_request';
+  registerHttpErrorHandling(app, {
+    loggableUrl,
+    onRejected: (request, code) => {
       request.rejectReason = code;
-      return reply.code(status).send({ error: code, message: error.message });
-    }
-    request.log.error({ err: error, task_id: request.taskId }, 'unhandled error');
-    request.rejectReason = 'internal_error';
-    return reply.code(500).send({ error: 'internal_error', message: 'internal error' });
+    },
+    logFields: (request) => ({ task_id: request.taskId }),
   });
-  app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${loggableUrl(request.url)}` }),
-  );
 
   const authPolicy: AuthPolicy = {
     hmacKeys: config.CALLBACK_HMAC_KEYS,
     webhookSecrets: config.CALLBACK_WEBHOOK_SECRETS,
     pathToken: config.CALLBACK_PATH_TOKEN,
-    allowedIps: config.CALLBACK_ALLOWED_IPS.length > 0 ? cidrList(config.CALLBACK_ALLOWED_IPS) : null,
+    allowedIps: addressMatcher(config.CALLBACK_ALLOWED_IPS),
     toleranceS: config.CALLBACK_TOLERANCE_S,
     disabled: config.AUTH_DISABLED,
   };

@@ -1,16 +1,6 @@
-/** An HTTP error with a stable machine-readable `error` code (the JSON body's `error` field). */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly error: string,
-    message: string,
-    readonly details?: unknown,
-    readonly headers?: Record<string, string>,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+import { HttpError } from '@runway-relay/runtime';
+
+// The ingress's own errors; the class, the body shape and Fastify's codes are shared (packages/runtime).
 
 export const unauthorized = (reason: string) => new HttpError(401, 'unauthorized', reason);
 
@@ -36,14 +26,3 @@ export const notReplicated = (retryAfterS: number) =>
   new HttpError(503, 'not_replicated', 'the callback is not yet safe on a Redis replica, retry later', undefined, {
     'retry-after': String(retryAfterS),
   });
-
-/** Fastify's own client errors, mapped to our codes (the JSON body names the problem). */
-export const FASTIFY_ERROR_CODES: Readonly<Record<string, string>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: 'body_too_large',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_content_length',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'empty_body',
-  FST_ERR_CTP_INVALID_JSON_BODY: 'invalid_json',
-  FST_ERR_CTP_EMPTY_TYPE: 'unsupported_media_type',
-  FST_ERR_CTP_INVALID_TYPE: 'unsupported_media_type',
-};

@@ -1,12 +1,10 @@
 import {
   buildCallbackRejectedEvent,
-  type EventStreamOptions,
-  publishEvent,
   type QuarantineEntry,
   QuarantineEntrySchema,
   type RelayKeys,
 } from '@runway-relay/contracts';
-import type { RedisClient } from '@runway-relay/runtime';
+import { type EventStreamOptions, publishEvent, type RedisClient } from '@runway-relay/runtime';
 
 /**
  * KEYS: 1 the ids by receipt time (sorted set), 2 the entries (hash).

@@ -3,17 +3,15 @@ import {
   type CallbackJob,
   CallbackJobSchema,
   classifyProviderFailure,
-  type EventStreamOptions,
   failureClass,
   jobIdFor,
   type MediaKind,
   type MediaStoredEvent,
   outcomeEventId,
-  publishEvent,
   type RelayEventType,
   type StoredObject,
 } from '@runway-relay/contracts';
-import type { Logger, RedisClient } from '@runway-relay/runtime';
+import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
 import { type Job, UnrecoverableError } from 'bullmq';
 import type { DownloadOptions } from './download/index.js';

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import * as Minio from 'minio';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { streamDigest } from '../http/stream-helpers.js';
 import { minioClientOptions, type S3Harness, startS3Server } from './index.js';
 
 const BUCKET = 'relay-test';
@@ -26,17 +27,6 @@ function randomStream(total: number, chunk = 256 * 1024): { stream: Readable; sh
     },
   });
   return { stream, sha256: () => hash.digest('hex') };
-}
-
-async function sha256Of(stream: NodeJS.ReadableStream): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of stream) {
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
-    hash.update(buffer);
-    size += buffer.length;
-  }
-  return { sha256: hash.digest('hex'), size };
 }
 
 async function listNames(client: Minio.Client, bucket: string, prefix = ''): Promise<string[]> {
@@ -81,7 +71,7 @@ describe('startS3Server', () => {
     expect(stat.size).toBe(body.length);
     // Metadata comes back lower-cased without the x-amz-meta- prefix.
     expect(stat.metaData).toMatchObject({ 'content-type': 'video/mp4', 'task-id': 'task-1', sha256: 'abc' });
-    const read = await sha256Of(await client.getObject(BUCKET, 'known/video.mp4'));
+    const read = await streamDigest(await client.getObject(BUCKET, 'known/video.mp4'));
     expect(read).toEqual({ sha256: createHash('sha256').update(body).digest('hex'), size: body.length });
   });
 
@@ -93,7 +83,7 @@ describe('startS3Server', () => {
     });
     const sent = source.sha256();
     expect((await client.statObject(BUCKET, 'multi/big.bin')).size).toBe(20 * MiB);
-    const read = await sha256Of(await client.getObject(BUCKET, 'multi/big.bin'));
+    const read = await streamDigest(await client.getObject(BUCKET, 'multi/big.bin'));
     expect(read).toEqual({ sha256: sent, size: 20 * MiB });
     expect(await listNames(client, BUCKET, 'multi/')).toEqual(['multi/big.bin']);
   });
@@ -168,7 +158,7 @@ describe('startS3Server', () => {
     const endpoint = s3.endpoint;
     await s3.restart();
     expect(s3.endpoint).toBe(endpoint);
-    const read = await sha256Of(await client.getObject(BUCKET, 'durable/kept.txt'));
+    const read = await streamDigest(await client.getObject(BUCKET, 'durable/kept.txt'));
     expect(read).toEqual({ sha256: createHash('sha256').update('still here').digest('hex'), size: 10 });
   });
 

@@ -1,8 +1,7 @@
-import { parseStreamEntry, type RelayEvent } from '@runway-relay/contracts';
-import type { RedisClient } from '@runway-relay/runtime';
+import type { RelayEvent } from '@runway-relay/contracts';
+import { parseInput, parseStreamEntry, type RedisClient } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseInput } from '../errors.js';
 
 /** A Redis Stream entry id: `<ms>` or `<ms>-<seq>`. */
 const StreamIdSchema = z.string().regex(/^\d{1,20}(-\d{1,20})?$/, 'must be a stream id such as 1700000000000-0');

@@ -1,7 +1,7 @@
 import { QuarantineIdSchema } from '@runway-relay/contracts';
+import { notFound, parseInput } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { notFound, parseInput } from '../errors.js';
 import { operatorOf } from '../operator.js';
 import type { QuarantineAdmin } from '../quarantine-admin.js';
 

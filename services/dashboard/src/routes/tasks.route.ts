@@ -1,10 +1,9 @@
 import type { RelayKeys } from '@runway-relay/contracts';
 import { FailureCategorySchema, TaskIdSchema, TaskStatusSchema } from '@runway-relay/contracts';
-import type { RedisClient } from '@runway-relay/runtime';
+import { HttpError, notFound, parseInput, type RedisClient } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConflictAdmin } from '../conflict-admin.js';
-import { HttpError, notFound, parseInput } from '../errors.js';
 import { operatorOf } from '../operator.js';
 import type { TaskAdmin } from '../task-admin.js';
 import { BadCursorError, listTasks } from '../task-list.js';

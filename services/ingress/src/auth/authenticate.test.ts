@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { addressMatcher } from './address-matcher.js';
 import { type AuthPolicy, authenticate } from './authenticate.js';
-import { cidrList } from './client-ip.js';
-import { signProviderCallback } from './provider-signature.js';
+import { expectedProviderSignature } from './provider-signature.js';
 
 const nowMs = 1_700_000_000_000;
 const ts = String(nowMs / 1000);
@@ -21,7 +21,7 @@ const request = {
   taskId: 't1',
   nowMs,
 };
-const signed = { 'x-webhook-timestamp': ts, 'x-webhook-signature': signProviderCallback('key', 't1', ts) };
+const signed = { 'x-webhook-timestamp': ts, 'x-webhook-signature': expectedProviderSignature('key', 't1', ts) };
 
 describe('authenticate', () => {
   it('refuses everything when nothing is configured and auth is not disabled', () => {
@@ -31,7 +31,7 @@ describe('authenticate', () => {
     expect(authenticate({ ...none, disabled: true }, request)).toEqual({ ok: true, methods: ['none'] });
   });
   it('requires every configured mode: IP and signature together', () => {
-    const policy = { ...none, hmacKeys: ['key'], allowedIps: cidrList(['203.0.113.0/24']) };
+    const policy = { ...none, hmacKeys: ['key'], allowedIps: addressMatcher(['203.0.113.0/24']) };
     expect(authenticate(policy, { ...request, headers: signed })).toEqual({
       ok: true,
       methods: ['ip_allowlist', 'provider_hmac'],

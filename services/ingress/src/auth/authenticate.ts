@@ -1,8 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { BlockList } from 'node:net';
 import type { AuthMethod } from '@runway-relay/contracts';
-import { listContains } from './client-ip.js';
-import { constantTimeEqual } from './constant-time.js';
+import { constantTimeEqual, header } from '@runway-relay/runtime';
+import type { AddressMatcher } from './address-matcher.js';
 import { verifyProviderSignature } from './provider-signature.js';
 import { verifyStandardWebhook } from './standard-webhooks.js';
 
@@ -11,7 +10,8 @@ export interface AuthPolicy {
   hmacKeys: readonly string[];
   webhookSecrets: readonly string[];
   pathToken: string | undefined;
-  allowedIps: BlockList | null;
+  /** CALLBACK_ALLOWED_IPS; null when no list is configured. */
+  allowedIps: AddressMatcher | null;
   toleranceS: number;
   /** Development only: accept unauthenticated callbacks. */
   disabled: boolean;
@@ -39,11 +39,6 @@ export interface ProviderSignature {
 export type AuthResult =
   | { ok: true; methods: AuthMethod[]; providerSignature?: ProviderSignature }
   | { ok: false; reason: string };
-
-const header = (headers: IncomingHttpHeaders, name: string): string | undefined => {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
-};
 
 function checkSignature(policy: AuthPolicy, request: AuthRequest): AuthResult {
   const { headers } = request;
@@ -84,7 +79,7 @@ function checkSignature(policy: AuthPolicy, request: AuthRequest): AuthResult {
 export function authenticate(policy: AuthPolicy, request: AuthRequest): AuthResult {
   const methods: AuthMethod[] = [];
   if (policy.allowedIps) {
-    if (!listContains(policy.allowedIps, request.sourceIp)) return { ok: false, reason: 'source address not allowed' };
+    if (!policy.allowedIps(request.sourceIp)) return { ok: false, reason: 'source address not allowed' };
     methods.push('ip_allowlist');
   }
   if (policy.pathToken !== undefined) {

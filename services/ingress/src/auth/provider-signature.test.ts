@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { signProviderCallback, verifyProviderSignature } from './provider-signature.js';
+import { expectedProviderSignature, verifyProviderSignature } from './provider-signature.js';
 
 const now = 1_700_000_000_000;
 const ts = String(now / 1000);
@@ -8,7 +8,7 @@ const base = { keys: ['k-new', 'k-old'], taskId: 'task-1', timestamp: ts, nowMs:
 describe('verifyProviderSignature', () => {
   it('accepts base64 HMAC-SHA256 of "<task_id>.<timestamp>" with any listed key', () => {
     for (const key of base.keys) {
-      expect(verifyProviderSignature({ ...base, signature: signProviderCallback(key, 'task-1', ts) })).toEqual({
+      expect(verifyProviderSignature({ ...base, signature: expectedProviderSignature(key, 'task-1', ts) })).toEqual({
         ok: true,
       });
     }
@@ -17,19 +17,19 @@ describe('verifyProviderSignature', () => {
   it('matches the documented construction', async () => {
     const { createHmac } = await import('node:crypto');
     const expected = createHmac('sha256', 'k-new').update(`task-1.${ts}`).digest('base64');
-    expect(signProviderCallback('k-new', 'task-1', ts)).toBe(expected);
+    expect(expectedProviderSignature('k-new', 'task-1', ts)).toBe(expected);
   });
 
   it.each([
-    ['unknown key', { signature: signProviderCallback('k-other', 'task-1', ts) }, 'signature does not match'],
-    ['other task', { signature: signProviderCallback('k-new', 'task-2', ts) }, 'signature does not match'],
+    ['unknown key', { signature: expectedProviderSignature('k-other', 'task-1', ts) }, 'signature does not match'],
+    ['other task', { signature: expectedProviderSignature('k-new', 'task-2', ts) }, 'signature does not match'],
     ['missing signature', { signature: undefined }, 'missing X-Webhook-Signature or X-Webhook-Timestamp'],
     ['non-numeric timestamp', { timestamp: '12abc', signature: 'x' }, 'X-Webhook-Timestamp is not Unix seconds'],
     [
       'stale timestamp',
       {
         timestamp: String(now / 1000 - 301),
-        signature: signProviderCallback('k-new', 'task-1', String(now / 1000 - 301)),
+        signature: expectedProviderSignature('k-new', 'task-1', String(now / 1000 - 301)),
       },
       'X-Webhook-Timestamp outside the tolerance',
     ],
@@ -42,8 +42,11 @@ describe('verifyProviderSignature', () => {
   it('accepts a timestamp exactly at the tolerance edge', () => {
     const edge = String(now / 1000 - 300);
     expect(
-      verifyProviderSignature({ ...base, timestamp: edge, signature: signProviderCallback('k-old', 'task-1', edge) })
-        .ok,
+      verifyProviderSignature({
+        ...base,
+        timestamp: edge,
+        signature: expectedProviderSignature('k-old', 'task-1', edge),
+      }).ok,
     ).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { constantTimeEqual } from './constant-time.js';
+import { constantTimeEqual } from '@runway-relay/runtime';
 import { rejected, type Verification, verified } from './verification.js';
 
 export interface ProviderSignatureInput {
@@ -15,8 +15,8 @@ export interface ProviderSignatureInput {
   toleranceS: number;
 }
 
-/** The provider's signature of one callback. */
-export function signProviderCallback(key: string, taskId: string, timestamp: string): string {
+/** The signature the provider sends for one callback (base64 HMAC-SHA256 of `<task_id>.<timestamp>`), to compare with the one presented. */
+export function expectedProviderSignature(key: string, taskId: string, timestamp: string): string {
   return createHmac('sha256', key).update(`${taskId}.${timestamp}`).digest('base64');
 }
 
@@ -34,7 +34,7 @@ export function verifyProviderSignature(input: ProviderSignatureInput): Verifica
   // Check every key, without stopping at the first match, so timing does not tell which key matched.
   let matched = false;
   for (const key of input.keys) {
-    if (constantTimeEqual(signProviderCallback(key, input.taskId, input.timestamp), presented)) matched = true;
+    if (constantTimeEqual(expectedProviderSignature(key, input.taskId, input.timestamp), presented)) matched = true;
   }
   return matched ? verified : rejected('signature does not match');
 }

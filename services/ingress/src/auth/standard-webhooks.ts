@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { constantTimeEqual } from './constant-time.js';
+import { constantTimeEqual } from '@runway-relay/runtime';
 import { rejected, type Verification, verified } from './verification.js';
 
 export interface StandardWebhookInput {

@@ -3,7 +3,6 @@ import { type AdmitDeps, admitCallback, type ClaimResult, type SignedDelivery } 
 import {
   callbackJobOptions,
   describeIssues,
-  type EventStreamOptions,
   type IngressConfig,
   peekTaskId,
   type QuarantineEntry,
@@ -12,7 +11,7 @@ import {
   type RelayKeys,
   TaskIdSchema,
 } from '@runway-relay/contracts';
-import type { RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
+import type { EventStreamOptions, RedisClient, ReplicaWait, WriteSession } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { type AuthPolicy, authenticate, type ProviderSignature } from '../auth/authenticate.js';
@@ -107,7 +106,7 @@ function handler(deps: CallbackRouteDeps) {
     const nowMs = deps.now();
     const params = request.params as { token?: string };
     const auth = authenticate(deps.authPolicy, {
-      sourceIp: request.clientIp,
+      sourceIp: request.ip,
       pathToken: params.token,
       headers: request.headers,
       rawBody: request.rawBody ?? Buffer.alloc(0),
@@ -129,7 +128,7 @@ function handler(deps: CallbackRouteDeps) {
         id: quarantineIdFor(rawText),
         received_at: new Date(nowMs).toISOString(),
         request_id: request.id,
-        source_ip: request.clientIp,
+        source_ip: request.ip,
         path: request.routeOptions.url ?? '',
         task_id: taskId.success ? taskId.data : null,
         issues,
@@ -161,7 +160,7 @@ function handler(deps: CallbackRouteDeps) {
         receipt: {
           received_at: new Date(nowMs).toISOString(),
           request_id: request.id,
-          source_ip: request.clientIp,
+          source_ip: request.ip,
           auth: auth.methods,
           path: request.routeOptions.url ?? '',
         },

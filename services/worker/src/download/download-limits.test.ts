@@ -1,7 +1,8 @@
+import { deferred, drain, MiB, mp4Bytes, mp4Head, streamBytes } from '@runway-relay/testkit';
 import { describe, expect, it } from 'vitest';
+import { failure, useDownloadFixture } from '../../test/download-fixture.js';
 import { openDownload } from './download.js';
 import { DownloadError } from './download-error.js';
-import { deferred, drain, failure, MiB, mp4Bytes, mp4Head, streamBytes, useDownloadFixture } from './test-server.js';
 
 const ctx = useDownloadFixture();
 

@@ -3,8 +3,6 @@ import type { Dispatcher } from 'undici';
 
 /** Limits and policy of one download; defaults live in DownloadEnvSchema (DOWNLOAD_*). */
 export interface DownloadOptions {
-  /** TCP + TLS connect timeout (DNS included), ms; used only to build an agent when none is given. */
-  connectTimeoutMs: number;
   /** Largest body accepted, bytes; a larger declared or streamed body fails with `too_large`. */
   maxBytes: number;
   /** Time to the response headers (first byte) of each hop, ms. */
@@ -26,17 +24,16 @@ export interface DownloadOptions {
   allowHttp: boolean;
   /**
    * The agent requests go through: build one per worker process with `createSafeAgent` and
-   * reuse it. It carries the connect-time address policy. When absent, each download builds
-   * its own from these options and destroys it once the body is closed.
+   * reuse it. It carries the connect-time address policy and the connect timeout, so it is
+   * required: a download never builds an agent of its own.
    */
-  dispatcher?: Dispatcher;
+  dispatcher: Dispatcher;
 }
 
 /** Maps the worker's DOWNLOAD_* configuration to download options. */
-export function downloadOptionsFromConfig(config: DownloadConfig, dispatcher?: Dispatcher): DownloadOptions {
+export function downloadOptionsFromConfig(config: DownloadConfig, dispatcher: Dispatcher): DownloadOptions {
   return {
     maxBytes: config.DOWNLOAD_MAX_BYTES,
-    connectTimeoutMs: config.DOWNLOAD_CONNECT_TIMEOUT_MS,
     headersTimeoutMs: config.DOWNLOAD_TIMEOUT_MS,
     idleTimeoutMs: config.DOWNLOAD_IDLE_TIMEOUT_MS,
     maxRedirects: config.DOWNLOAD_MAX_REDIRECTS,
@@ -44,7 +41,7 @@ export function downloadOptionsFromConfig(config: DownloadConfig, dispatcher?: D
     allowedHosts: config.DOWNLOAD_ALLOWED_HOSTS,
     allowPrivate: config.DOWNLOAD_ALLOW_PRIVATE,
     allowHttp: config.DOWNLOAD_ALLOW_HTTP,
-    ...(dispatcher === undefined ? {} : { dispatcher }),
+    dispatcher,
   };
 }
 

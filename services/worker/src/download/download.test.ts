@@ -1,6 +1,7 @@
+import { drain, mp4Bytes, pngBytes, sha256 } from '@runway-relay/testkit';
 import { describe, expect, it } from 'vitest';
+import { failure, useDownloadFixture } from '../../test/download-fixture.js';
 import { openDownload } from './download.js';
-import { drain, failure, mp4Bytes, pngBytes, sha256, useDownloadFixture } from './test-server.js';
 
 const ctx = useDownloadFixture();
 
@@ -31,13 +32,6 @@ describe('openDownload: success', () => {
     expect(opened).toMatchObject({ contentType: 'image/png', ext: 'png', declaredLength: null });
     await drain(opened.body);
     expect(await opened.result()).toEqual({ size: png.length, sha256: sha256(png) });
-  });
-
-  it('builds and disposes of its own agent when none is given', async () => {
-    ctx.server.serve('/v.mp4', mp4Bytes(1_000), { 'content-type': 'video/mp4' });
-    const { dispatcher: _unused, ...withoutAgent } = ctx.options;
-    const opened = await openDownload(`${ctx.server.origin}/v.mp4`, 'video', withoutAgent);
-    expect(await drain(opened.body)).toBe(1_000);
   });
 });
 

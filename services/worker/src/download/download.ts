@@ -1,13 +1,13 @@
 import type { Readable } from 'node:stream';
 import type { MediaKind } from '@runway-relay/contracts';
 import { redactUrl } from '@runway-relay/contracts';
-import { type Agent, type Dispatcher, request } from 'undici';
+import { header } from '@runway-relay/runtime';
+import { type Dispatcher, request } from 'undici';
 import { DownloadError, errorForStatus, toDownloadError } from './download-error.js';
 import type { DownloadOptions } from './download-options.js';
 import { createMediaEndCheck } from './media-end-check.js';
 import { expectKind, isAcceptableContentType, SNIFF_BYTES, sniffMedia } from './media-sniff.js';
 import { type DownloadResult, meterBody } from './metered-body.js';
-import { createSafeAgent } from './safe-agent.js';
 import { assertUrlAllowed, parseDownloadUrl } from './url-policy.js';
 
 /** A response that passed every check before its body is read; stream `body` to its end. */
@@ -41,7 +41,8 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
  * error statuses, refuses an unacceptable Content-Type or an oversized Content-Length before
  * reading, then sniffs the first bytes; while streaming, checks the size against the limit and
  * the declared length, and the structure of the sniffed type against where the body ends
- * (media-end-check.ts). Every failure is a {@link DownloadError}, except an
+ * (media-end-check.ts). Requests go through `options.dispatcher`, the process's safe agent
+ * (safe-agent.ts), which judges every connected address. Every failure is a {@link DownloadError}, except an
  * abort through `signal`, which rejects with the signal's reason.
  */
 export async function openDownload(
@@ -52,18 +53,9 @@ export async function openDownload(
 ): Promise<OpenedDownload> {
   signal?.throwIfAborted();
   const mapError = (error: unknown): unknown => (signal?.aborted ? signal.reason : toDownloadError(error));
-  let ownAgent: Agent | null = null;
-  let dispatcher = options.dispatcher;
-  if (dispatcher === undefined) {
-    ownAgent = createSafeAgent(options);
-    dispatcher = ownAgent;
-  }
   try {
-    const opened = await open(url, kind, options, dispatcher, mapError, signal);
-    if (ownAgent !== null) opened.body.once('close', () => void ownAgent.destroy().catch(() => {}));
-    return opened;
+    return await open(url, kind, options, mapError, signal);
   } catch (error) {
-    if (ownAgent !== null) void ownAgent.destroy().catch(() => {});
     throw mapError(error);
   }
 }
@@ -72,12 +64,11 @@ async function open(
   url: string,
   kind: MediaKind,
   options: DownloadOptions,
-  dispatcher: Dispatcher,
   mapError: (error: unknown) => unknown,
   signal: AbortSignal | undefined,
 ): Promise<OpenedDownload> {
   const requested = parseDownloadUrl(url);
-  const { response, finalUrl, redirects } = await followRedirects(requested, kind, options, dispatcher, signal);
+  const { response, finalUrl, redirects } = await followRedirects(requested, kind, options, signal);
   const shown = redactUrl(finalUrl);
   const { statusCode, headers, body } = response;
   if (statusCode < 200 || statusCode > 299) {
@@ -143,7 +134,6 @@ async function followRedirects(
   start: URL,
   kind: MediaKind,
   options: DownloadOptions,
-  dispatcher: Dispatcher,
   signal: AbortSignal | undefined,
 ): Promise<FinalResponse> {
   let current = start;
@@ -151,7 +141,7 @@ async function followRedirects(
     assertUrlAllowed(current, options);
     const response = await request(current, {
       method: 'GET',
-      dispatcher,
+      dispatcher: options.dispatcher,
       signal,
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.idleTimeoutMs,
@@ -182,11 +172,6 @@ function discard(body: Readable): void {
   // undici reports a destroyed unread body as an 'error' (RequestAbortedError): expected here.
   body.on('error', () => {});
   body.destroy();
-}
-
-function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
 }
 
 function parseContentLength(value: string | undefined): number | null {

@@ -1,8 +1,8 @@
+import { mp4Bytes, pngBytes } from '@runway-relay/testkit';
 import { describe, expect, it } from 'vitest';
 import type { EndVerdict, MediaEndCheck } from './end-check.js';
 import { createMediaEndCheck } from './media-end-check.js';
 import { sniffMedia } from './media-sniff.js';
-import { mp4Bytes, pngBytes } from './test-server.js';
 
 /** Feeds `bytes` in chunks of `size` to `check` (default: chosen by sniffing them); returns its verdict. */
 function verdict(bytes: Buffer, size = bytes.length, check = checkFor(bytes)): EndVerdict {

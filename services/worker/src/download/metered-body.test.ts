@@ -1,10 +1,10 @@
 import { Readable } from 'node:stream';
+import { drain, mp4Bytes, sha256 } from '@runway-relay/testkit';
 import { describe, expect, it } from 'vitest';
 import { DownloadError, toDownloadError } from './download-error.js';
 import { createMediaEndCheck } from './media-end-check.js';
 import { sniffMedia } from './media-sniff.js';
 import { type MeterLimits, meterBody } from './metered-body.js';
-import { drain, mp4Bytes, sha256 } from './test-server.js';
 
 const limits = (override: Partial<MeterLimits> = {}): MeterLimits => ({
   maxBytes: 1_000_000,

@@ -1,5 +1,6 @@
-import { callbackFingerprint, loadFixture, RawCallbackSchema, TaskFailedEventSchema } from '@runway-relay/contracts';
+import { callbackFingerprint, RawCallbackSchema, TaskFailedEventSchema } from '@runway-relay/contracts';
 import { ProviderError, type TaskDetail } from '@runway-relay/provider-client';
+import { loadFixture } from '@runway-relay/testkit';
 import { describe, expect, it } from 'vitest';
 import { decidePoll, type ReconcilePolicy } from './poll-decision.js';
 import { reconcileFailedEvent } from './reconcile-failure.js';

@@ -1,3 +1,4 @@
+import { withTimeout } from '@runway-relay/runtime';
 import { StorageError } from '@runway-relay/storage';
 
 export interface StoreReadinessOptions {
@@ -67,17 +68,4 @@ export function createStoreReadiness(ping: () => Promise<void>, options: StoreRe
       pending = null;
     },
   };
-}
-
-/** `work`, or a rejection once `ms` have passed (the request itself is left to its own timeouts). */
-async function withTimeout(work: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    await Promise.race([work, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

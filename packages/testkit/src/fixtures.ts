@@ -11,7 +11,7 @@ export type CallbackFixture = z.infer<typeof CallbackFixtureSchema>;
 
 type FixtureFile = 'callbacks.json' | 'callback-variants.json';
 
-/** Loads a fixture file shipped with this package; tests and the simulator share them. */
+/** Loads a provider-payload fixture file shipped with testkit; tests and the simulator share them. */
 export function loadFixture(file: FixtureFile): CallbackFixture[] {
   const url = new URL(`../fixtures/${file}`, import.meta.url);
   return z.array(CallbackFixtureSchema).parse(JSON.parse(readFileSync(url, 'utf8')));

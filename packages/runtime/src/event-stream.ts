@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cluster, Redis } from 'ioredis';
+import { type RelayEvent, RelayEventSchema } from '@runway-relay/contracts';
 import { z } from 'zod';
-import { type RelayEvent, RelayEventSchema } from './event.schema.js';
+import type { RedisClient } from './redis.js';
 
-export type RedisLike = Redis | Cluster;
+// The relay's event stream in Redis (docs/architecture.md §7): appending, parsing and consuming.
+// The event schema itself lives in packages/contracts; this is the I/O over it.
 
 export interface EventStreamOptions {
   /** Stream key, e.g. `runway:events`. */
@@ -38,25 +38,15 @@ export const TaskEventRefSchema = z.object({
 });
 export type TaskEventRef = z.infer<typeof TaskEventRefSchema>;
 
-/** A fresh event id (`evt_<uuid>`). */
-export function newEventId(): string {
-  return `evt_${randomUUID()}`;
-}
-
-/**
- * The id of the event that ends one job: deterministic, so an event re-emitted after a
- * crash (delivery is at-least-once) carries the same id and consumers can drop the copy.
- */
-export function outcomeEventId(jobId: string, type: RelayEvent['type'], revision = 0): string {
-  // A task an operator re-ran (a resolved conflict) ends again: its new events need new ids.
-  return revision > 0 ? `evt_${jobId}_${type}_r${revision}` : `evt_${jobId}_${type}`;
-}
-
 /**
  * Validates an event against the shared schema and appends it to the stream as one
  * `event` field holding JSON. Returns the stream entry id.
  */
-export async function publishEvent(redis: RedisLike, options: EventStreamOptions, event: RelayEvent): Promise<string> {
+export async function publishEvent(
+  redis: RedisClient,
+  options: EventStreamOptions,
+  event: RelayEvent,
+): Promise<string> {
   const valid = RelayEventSchema.parse(event);
   const id = await redis.xadd(
     options.stream,
@@ -96,7 +86,7 @@ export function parseStreamEntry(fields: string[]): RelayEvent {
 type StreamReply = Array<[stream: string, entries: Array<[id: string, fields: string[]]>]> | null;
 
 export interface ConsumeOptions {
-  redis: RedisLike;
+  redis: RedisClient;
   stream: string;
   /** Consumer group; created (with the stream) if missing, reading from `startId`. */
   group: string;
