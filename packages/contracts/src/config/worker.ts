@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommonEnvSchema, refineCommonEnv } from './common.js';
+import { DeliveryEnvSchema, refineDeliveryEnv } from './delivery.js';
 import { envBoolean, envInt, envList, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
 
@@ -54,6 +55,7 @@ export type DownloadConfig = z.infer<typeof DownloadEnvSchema>;
 export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
   .extend(StorageEnvSchema.shape)
   .extend(DownloadEnvSchema.shape)
+  .extend(DeliveryEnvSchema.shape)
   .extend({
     WORKER_CONCURRENCY: envInt(8, 1, 1000),
     /** ms a job's lock lasts without renewal; a killed worker's job is taken over after it. */
@@ -83,6 +85,7 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
     S3_STALE_UPLOAD_S: envInt(21_600, 1),
   })
   .superRefine(refineCommonEnv)
+  .superRefine(refineDeliveryEnv)
   .superRefine((env, ctx) => {
     if (env.S3_STALE_UPLOAD_S * 1000 <= env.DOWNLOAD_MAX_DURATION_MS) {
       ctx.addIssue({
