@@ -58,23 +58,21 @@ export function toView(endpoint: Endpoint): EndpointView {
   return { ...rest, secret_masked: maskSecret(secret) };
 }
 
-/** Hash fields of an endpoint: scalars as text, lists as JSON. */
+/** Hash fields kept as JSON (lists, numbers, booleans, nullables); the others are plain text. */
+const JSON_FIELDS = new Set(['event_types', 'enabled', 'max_in_flight', 'rate_limit_per_s', 'disabled_reason']);
+
 function toFields(endpoint: Partial<Endpoint>): string[] {
   const fields: string[] = [];
   for (const [name, value] of Object.entries(endpoint)) {
     if (value === undefined) continue;
-    fields.push(name, typeof value === 'string' ? value : JSON.stringify(value));
+    fields.push(name, JSON_FIELDS.has(name) ? JSON.stringify(value) : String(value));
   }
   return fields;
 }
 
 function fromFields(hash: Record<string, string>): Endpoint {
   const parsed: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(hash)) {
-    parsed[name] = ['event_types', 'enabled', 'max_in_flight', 'rate_limit_per_s', 'disabled_reason'].includes(name)
-      ? JSON.parse(value)
-      : value;
-  }
+  for (const [name, value] of Object.entries(hash)) parsed[name] = JSON_FIELDS.has(name) ? JSON.parse(value) : value;
   return EndpointSchema.parse(parsed);
 }
 
