@@ -1,4 +1,5 @@
 import type { RedisClient } from '@runway-relay/runtime';
+import type { EndpointStore } from './endpoint-store.js';
 import type { DeliveryKeys } from './keys.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
@@ -87,4 +88,13 @@ export function createBreaker(redis: RedisClient, keys: DeliveryKeys, settings: 
       return asState(await redis.hget(keys.breaker(endpointId), 'state'));
     },
   };
+}
+
+/** The breaker state of every endpoint, for the metrics gauge (read from Redis at scrape time). */
+export async function readBreakerStates(
+  endpoints: Pick<EndpointStore, 'all'>,
+  breaker: Pick<Breaker, 'state'>,
+): Promise<Record<string, BreakerState>> {
+  const all = await endpoints.all();
+  return Object.fromEntries(await Promise.all(all.map(async (e) => [e.id, await breaker.state(e.id)] as const)));
 }

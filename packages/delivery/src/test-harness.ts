@@ -3,8 +3,9 @@ import type { RelayEvent } from '@runway-relay/contracts';
 import { createLogger } from '@runway-relay/runtime';
 import type { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { Registry } from 'prom-client';
 import type { Agent } from 'undici';
-import { createBreaker } from './breaker.js';
+import { createBreaker, readBreakerStates } from './breaker.js';
 import { createDeliveryAgent } from './delivery-agent.js';
 import { deliveryJobOptions } from './delivery-job.js';
 import { createDeliveryQueue, createDeliveryWorker } from './delivery-worker.js';
@@ -13,6 +14,7 @@ import { createEndpointStore } from './endpoint-store.js';
 import { createFanOut } from './fan-out.js';
 import { deliveryKeys } from './keys.js';
 import { createMessageLog, type MessageLogLimits } from './message-log.js';
+import { createDeliveryMetrics } from './metrics.js';
 import type { MetadataFor, Presign } from './payload.js';
 import { createDeliveryProcessor } from './processor.js';
 import { createReplay } from './replay.js';
@@ -64,6 +66,8 @@ export async function startHarness(options: HarnessOptions) {
   const gate = createEndpointGate(connection, keys, timeoutMs + 1000);
   const agent: Agent = createDeliveryAgent({ timeoutMs, allowPrivate: options.allowPrivateAtConnect ?? true });
   const queue: Queue = createDeliveryQueue({ connection, prefix });
+  const registry = new Registry();
+  const metrics = createDeliveryMetrics(registry, () => readBreakerStates(endpoints, breaker));
   const processor = createDeliveryProcessor({
     endpoints,
     log,
@@ -72,6 +76,7 @@ export async function startHarness(options: HarnessOptions) {
     dispatcher: agent,
     timeoutMs,
     logger,
+    metrics,
     metadataFor: options.metadataFor ?? (async () => null),
     presign: options.presign ?? (async (bucket, key, ttl) => `https://s3.test/${bucket}/${key}?X-Amz-Expires=${ttl}`),
     linkTtlS: 600,
@@ -101,6 +106,7 @@ export async function startHarness(options: HarnessOptions) {
     fanOut,
     replay,
     jobOptions,
+    registry,
     async close() {
       await worker.close();
       await queue.close();
