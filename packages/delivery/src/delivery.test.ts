@@ -186,6 +186,49 @@ describe('delivery attempts', () => {
   });
 });
 
+describe('edges of an attempt', () => {
+  it('a 2xx whose body then stalls is delivered (the status decides, the excerpt is what came)', async () => {
+    const { h } = await setUp({ timeoutMs: 300 });
+    receiver.script((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain' });
+      response.write('ok so far');
+    });
+    await h.fanOut.fanOutEvent(failedEvent());
+    await waitFor(() => receiver.received.length === 1);
+    const id = String(receiver.received[0]?.headers['webhook-id']);
+    await waitFor(async () => (await statusOf(h, id)) === 'delivered');
+    expect((await h.log.attempts(id))[0]).toMatchObject({ result: 'delivered', response_excerpt: 'ok so far' });
+    expect(receiver.received).toHaveLength(1);
+  });
+
+  it('a payload that cannot be built (presigning failed) is retried without a request or a breaker failure', async () => {
+    let calls = 0;
+    const presign = async (bucket: string, key: string) => {
+      calls += 1;
+      if (calls === 1) throw new Error('object store unavailable');
+      return `https://s3.test/${bucket}/${key}`;
+    };
+    const { h, endpoint } = await setUp({ presign, breakerThreshold: 1 });
+    const base = failedEvent();
+    const event: MediaStoredEvent = {
+      ...{ v: 1, id: base.id, task_id: base.task_id, at: base.at, video_id: null, attempts: 1 },
+      type: 'media.stored',
+      objects: [
+        { kind: 'video', bucket: 'b', key: 'k.mp4', size: 1, sha256: 'b'.repeat(64), content_type: 'video/mp4' },
+      ],
+      timings: { total_ms: 1, transfer_ms: 1 },
+      missing: [],
+    };
+    await h.fanOut.fanOutEvent(event);
+    await waitFor(() => receiver.received.length === 1);
+    const id = String(receiver.received[0]?.headers['webhook-id']);
+    await waitFor(async () => (await statusOf(h, id)) === 'delivered');
+    expect(await h.log.attempts(id)).toHaveLength(1);
+    expect(await h.breaker.state(endpoint.id)).toBe('closed');
+    expect((await h.log.get(id))?.last_error).toBe('payload: object store unavailable');
+  });
+});
+
 describe('circuit breaker', () => {
   it('opens after N consecutive failures, delays jobs instead of failing them, closes after a probe', async () => {
     const { h, endpoint } = await setUp({ breakerThreshold: 2, breakerCooldownMs: 1_000, attempts: 10 });

@@ -88,7 +88,7 @@ export interface MessageLog {
     status: MessageStatus,
     last?: { httpStatus: number | null; error: string | null },
   ): Promise<void>;
-  /** Counts a new attempt of the message and returns its number. */
+  /** Counts a new attempt of the message and returns its number (0 when the message is gone). */
   nextAttempt(id: string): Promise<number>;
   /** Counts a replay and returns its number (for the replay job's id). */
   nextReplay(id: string): Promise<number>;
@@ -107,6 +107,18 @@ if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+return 1`;
+
+// Changes a message only while it exists: a message dropped by retention while its job ran
+// must not come back as a partial hash without an expiry.
+const INCREMENT_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`;
+
+const SET_IF_EXISTS = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
 export function createMessageLog(options: {
@@ -171,17 +183,17 @@ export function createMessageLog(options: {
       return { message, created };
     },
     async markEnqueued(id) {
-      await redis.hset(keys.message(id), 'enqueued', '1');
+      await redis.eval(SET_IF_EXISTS, 1, keys.message(id), ttl, 'enqueued', '1');
     },
     get,
     async setStatus(id, status, last) {
       const fields: Record<string, string> = { status, updated_at: now().toISOString() };
       if (last?.httpStatus != null) fields.last_http_status = String(last.httpStatus);
       if (last?.error != null) fields.last_error = last.error.slice(0, 500);
-      await redis.multi().hset(keys.message(id), fields).expire(keys.message(id), ttl).exec();
+      await redis.eval(SET_IF_EXISTS, 1, keys.message(id), ttl, ...Object.entries(fields).flat());
     },
-    nextAttempt: (id) => redis.hincrby(keys.message(id), 'attempts', 1),
-    nextReplay: (id) => redis.hincrby(keys.message(id), 'replays', 1),
+    nextAttempt: async (id) => Number(await redis.eval(INCREMENT_IF_EXISTS, 1, keys.message(id), 'attempts')),
+    nextReplay: async (id) => Number(await redis.eval(INCREMENT_IF_EXISTS, 1, keys.message(id), 'replays')),
     async record(input) {
       const attempt = AttemptRecordSchema.parse({ ...input, attempt_id: randomUUID() });
       const json = JSON.stringify(attempt);

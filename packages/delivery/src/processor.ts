@@ -107,7 +107,18 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
     lines: Logger,
   ): Promise<DeliveryResult> {
     const at = new Date();
-    const body = JSON.stringify(await buildPayload(message.event, deps));
+    const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+    let body: string;
+    try {
+      body = JSON.stringify(await buildPayload(message.event, deps));
+    } catch (error) {
+      // Our side failed (metadata lookup, presigning): retried like a failed attempt, but
+      // neither sent, nor logged as an attempt, nor held against the endpoint's breaker.
+      const text = `payload: ${error instanceof Error ? error.message : String(error)}`;
+      await log.setStatus(message.id, final ? 'failed' : 'pending', { httpStatus: null, error: text });
+      lines.error({ err: error, final }, 'could not build the webhook payload');
+      throw error;
+    }
     const headers = signedHeaders(endpoint.secret, message.id, body, at);
     const sent = await sendAttempt({
       url: endpoint.url,
@@ -157,10 +168,10 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
     }
     const breakerState = await breaker.record(endpoint.id, false);
     const blocked = sent.kind === 'error' && sent.reason === 'blocked';
-    const final = blocked || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-    await log.setStatus(message.id, final ? 'failed' : 'pending', { httpStatus: status, error });
-    if (final) metrics?.failed.inc({ endpoint_id: endpoint.id, reason: blocked ? 'blocked' : 'attempts_exhausted' });
-    lines.warn({ ...fields, error, breaker: breakerState, final }, 'webhook attempt failed');
+    const ended = blocked || final;
+    await log.setStatus(message.id, ended ? 'failed' : 'pending', { httpStatus: status, error });
+    if (ended) metrics?.failed.inc({ endpoint_id: endpoint.id, reason: blocked ? 'blocked' : 'attempts_exhausted' });
+    lines.warn({ ...fields, error, breaker: breakerState, final: ended }, 'webhook attempt failed');
     // A forbidden address will not become public by waiting: no retry.
     if (blocked) throw new UnrecoverableError(error ?? 'blocked');
     const retryAfterMs = sent.kind === 'response' ? parseRetryAfter(sent.retryAfter) : undefined;

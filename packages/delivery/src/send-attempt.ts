@@ -20,14 +20,21 @@ export interface AttemptNetworkError {
   latencyMs: number;
 }
 
-/** Reads at most {@link RESPONSE_EXCERPT_BYTES} of a body, then drops the connection's rest. */
+/**
+ * Reads at most {@link RESPONSE_EXCERPT_BYTES} of a body, then drops the rest. The status has
+ * been decided already: a body that stalls or breaks only shortens the excerpt.
+ */
 async function readExcerpt(body: AsyncIterable<Buffer> & { destroy(): void }): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    size += chunk.length;
-    if (size >= RESPONSE_EXCERPT_BYTES) break;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= RESPONSE_EXCERPT_BYTES) break;
+    }
+  } catch {
+    // Timed out or reset mid-body: keep what came.
   }
   body.destroy();
   let text = Buffer.concat(chunks).subarray(0, RESPONSE_EXCERPT_BYTES).toString('utf8');
