@@ -1,7 +1,9 @@
+import { DeliveryEnvSchema } from '@runway-relay/contracts';
 import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertEnvEndpointAllowed } from './delivery-core.js';
 import { createEndpointStore, ENV_ENDPOINT_ID, EndpointReadOnlyError } from './endpoint-store.js';
 import { deliveryKeys } from './keys.js';
 import { assertEndpointUrlAllowed, EndpointUrlError } from './url-policy.js';
@@ -132,6 +134,15 @@ describe('endpoint URL policy at creation', () => {
     const { endpoint } = await endpoints.create({ url: 'https://hooks.example.com/' });
     await expect(endpoints.update(endpoint.id, { url: 'https://192.168.1.10/' })).rejects.toThrow(EndpointUrlError);
     expect((await endpoints.get(endpoint.id))?.url).toBe('https://hooks.example.com/');
+  });
+
+  it('checks the env endpoint the same way (for the roots to run at start)', async () => {
+    const config = (url: string) => ({
+      ...DeliveryEnvSchema.parse({ DELIVERY_URL: url, DELIVERY_SECRET: ENV_SECRET }),
+      QUEUE_PREFIX: 'x',
+    });
+    await expect(assertEnvEndpointAllowed(config('https://10.0.0.1/h'), publicDns)).rejects.toThrow(/not public/);
+    await expect(assertEnvEndpointAllowed(config('https://app.example.com/h'), publicDns)).resolves.toBeUndefined();
   });
 
   it('accepts private addresses and http only when allowed', async () => {

@@ -1,6 +1,7 @@
 export * from './backoff.js';
 export * from './breaker.js';
 export * from './delivery-agent.js';
+export * from './delivery-core.js';
 export * from './delivery-job.js';
 export * from './delivery-worker.js';
 export * from './endpoint.schema.js';

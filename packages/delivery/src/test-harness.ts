@@ -1,23 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import type { RelayEvent } from '@runway-relay/contracts';
+import { DeliveryEnvSchema, type RelayEvent } from '@runway-relay/contracts';
 import { createLogger } from '@runway-relay/runtime';
-import type { Queue, Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { Agent } from 'undici';
-import { createBreaker, readBreakerStates } from './breaker.js';
+import { readBreakerStates } from './breaker.js';
 import { createDeliveryAgent } from './delivery-agent.js';
-import { deliveryJobOptions } from './delivery-job.js';
-import { createDeliveryQueue, createDeliveryWorker } from './delivery-worker.js';
-import { createEndpointGate } from './endpoint-gate.js';
-import { createEndpointStore } from './endpoint-store.js';
-import { createFanOut } from './fan-out.js';
-import { deliveryKeys } from './keys.js';
-import { createMessageLog, type MessageLogLimits } from './message-log.js';
+import { createDeliveryCore, type DeliverySettings } from './delivery-core.js';
+import { createDeliveryWorker } from './delivery-worker.js';
+import type { MessageLogLimits } from './message-log.js';
 import { createDeliveryMetrics } from './metrics.js';
 import type { MetadataFor, Presign } from './payload.js';
 import { createDeliveryProcessor } from './processor.js';
-import { createReplay } from './replay.js';
 
 export interface HarnessOptions {
   redisUrl: string;
@@ -34,47 +29,46 @@ export interface HarnessOptions {
   run?: boolean;
 }
 
-/** The delivery modules wired as a worker root would, against a real Redis, for tests. */
+/**
+ * The delivery modules wired as a worker root would (settings parsed by the contracts schema,
+ * `createDeliveryCore`, the processor and the worker), against a real Redis, for tests.
+ */
 export async function startHarness(options: HarnessOptions) {
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
   const prefix = `t${randomUUID().slice(0, 8)}`;
-  const keys = deliveryKeys(prefix);
+  const limits = options.limits ?? {};
+  const config: DeliverySettings = {
+    ...DeliveryEnvSchema.parse({
+      DELIVERY_ALLOW_PRIVATE: 'true',
+      DELIVERY_ALLOW_HTTP: 'true',
+      DELIVERY_TIMEOUT_MS: String(options.timeoutMs ?? 2_000),
+      DELIVERY_ATTEMPTS: String(options.attempts ?? 5),
+      DELIVERY_BACKOFF_MS: String(options.backoffMs ?? 20),
+      DELIVERY_BREAKER_THRESHOLD: String(options.breakerThreshold ?? 100),
+      DELIVERY_BREAKER_COOLDOWN_MS: String(options.breakerCooldownMs ?? 1000),
+      DELIVERY_LOG_RETENTION_S: '3600',
+    }),
+    // Below the schema's floors, so that bounds show with a few attempts.
+    DELIVERY_LOG_MAX_ATTEMPTS: limits.maxEndpointAttempts ?? 1000,
+    DELIVERY_LOG_MAX_MESSAGE_ATTEMPTS: limits.maxMessageAttempts ?? 50,
+    DELIVERY_LOG_MAX_MESSAGES: limits.maxMessages ?? 1000,
+    QUEUE_PREFIX: prefix,
+  };
   const logger = createLogger({ service: 'delivery-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const timeoutMs = options.timeoutMs ?? 2_000;
-  const jobOptions = deliveryJobOptions({
-    DELIVERY_ATTEMPTS: options.attempts ?? 5,
-    DELIVERY_BACKOFF_MS: options.backoffMs ?? 20,
-    DELIVERY_LOG_RETENTION_S: 3600,
+  const core = createDeliveryCore({ connection, config, logger });
+  const agent: Agent = createDeliveryAgent({
+    timeoutMs: config.DELIVERY_TIMEOUT_MS,
+    allowPrivate: options.allowPrivateAtConnect ?? true,
   });
-  const endpoints = createEndpointStore({ redis: connection, keys, policy: { allowHttp: true, allowPrivate: true } });
-  const log = createMessageLog({
-    redis: connection,
-    keys,
-    limits: {
-      maxEndpointAttempts: 1000,
-      maxMessageAttempts: 50,
-      maxMessages: 1000,
-      retentionS: 3600,
-      ...options.limits,
-    },
-  });
-  const breaker = createBreaker(connection, keys, {
-    threshold: options.breakerThreshold ?? 100,
-    cooldownMs: options.breakerCooldownMs ?? 1000,
-    probeLeaseMs: timeoutMs + 1000,
-  });
-  const gate = createEndpointGate(connection, keys, timeoutMs + 1000);
-  const agent: Agent = createDeliveryAgent({ timeoutMs, allowPrivate: options.allowPrivateAtConnect ?? true });
-  const queue: Queue = createDeliveryQueue({ connection, prefix });
   const registry = new Registry();
-  const metrics = createDeliveryMetrics(registry, () => readBreakerStates(endpoints, breaker));
+  const metrics = createDeliveryMetrics(registry, () => readBreakerStates(core.endpoints, core.breaker));
   const processor = createDeliveryProcessor({
-    endpoints,
-    log,
-    breaker,
-    gate,
+    endpoints: core.endpoints,
+    log: core.log,
+    breaker: core.breaker,
+    gate: core.gate,
     dispatcher: agent,
-    timeoutMs,
+    timeoutMs: config.DELIVERY_TIMEOUT_MS,
     logger,
     metrics,
     metadataFor: options.metadataFor ?? (async () => null),
@@ -85,31 +79,21 @@ export async function startHarness(options: HarnessOptions) {
     connection,
     prefix,
     concurrency: 4,
-    backoffBaseMs: options.backoffMs ?? 20,
+    backoffBaseMs: config.DELIVERY_BACKOFF_MS,
     processor,
     logger,
     autorun: options.run ?? true,
   });
-  const fanOut = createFanOut({ endpoints, log, queue, jobOptions, logger });
-  const replay = createReplay({ log, queue, jobOptions });
   return {
+    ...core,
     connection,
     prefix,
-    keys,
     logger,
-    endpoints,
-    log,
-    breaker,
-    gate,
-    queue,
     worker,
-    fanOut,
-    replay,
-    jobOptions,
     registry,
     async close() {
       await worker.close();
-      await queue.close();
+      await core.close();
       await agent.close();
       await connection.quit();
     },
