@@ -30,8 +30,8 @@ export interface FanOutConsumerOptions {
 /**
  * Reads the events stream through a consumer group and fans each event out; an entry is
  * acknowledged only after its jobs were added. This consumer's own pending entries are
- * re-read first; entries left pending by a consumer that died are taken over with
- * XAUTOCLAIM once idle for `claimIdleMs`. Resolves when `signal` aborts.
+ * re-read first; entries left pending by a consumer that died, or by a failed fan-out, are
+ * taken over with XAUTOCLAIM once idle for `claimIdleMs`. Resolves when `signal` aborts.
  */
 export async function runFanOutConsumer(options: FanOutConsumerOptions): Promise<void> {
   const { redis, stream, consumer, signal, logger } = options;
@@ -73,7 +73,10 @@ export async function runFanOutConsumer(options: FanOutConsumerOptions): Promise
     return ok;
   }
 
-  let cursor = '0'; // '0': our own pending entries first; '>' once drained.
+  // First this consumer's own pending entries (delivered before a restart, never acked), paging
+  // through them by id; then new ones ('>'). An entry whose fan-out fails stays pending and is
+  // retried by the XAUTOCLAIM pass once idle, so it never holds up the entries behind it.
+  let cursor = '0';
   let nextClaim = 0;
   while (!signal?.aborted) {
     try {
@@ -90,7 +93,8 @@ export async function runFanOutConsumer(options: FanOutConsumerOptions): Promise
             'COUNT',
             batch,
           )) as [string, Entry[]];
-          if (claimed.length > 0) logger.info({ entries: claimed.length }, 'claimed events of a silent consumer');
+          if (claimed.length > 0)
+            logger.info({ entries: claimed.length }, 'claimed pending events (idle consumer or failed fan-out)');
           await handle(claimed);
           claimCursor = next;
         } while (claimCursor !== '0-0' && !signal?.aborted);
@@ -108,14 +112,8 @@ export async function runFanOutConsumer(options: FanOutConsumerOptions): Promise
         cursor,
       )) as ReadReply;
       const entries = reply?.[0]?.[1] ?? [];
-      if (cursor === '0' && entries.length === 0) {
-        cursor = '>';
-        continue;
-      }
-      if (!(await handle(entries))) {
-        cursor = '0';
-        await sleep(block, undefined, { signal }).catch(() => undefined);
-      }
+      if (cursor !== '>') cursor = entries.at(-1)?.[0] ?? '>';
+      if (!(await handle(entries))) await sleep(block, undefined, { signal }).catch(() => undefined);
     } catch (error) {
       if (signal?.aborted) break;
       logger.error({ err: error }, 'fan-out consumer: Redis call failed, retrying');

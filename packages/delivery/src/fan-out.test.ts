@@ -1,4 +1,4 @@
-import { publishEvent } from '@runway-relay/contracts';
+import { publishEvent, type RelayEvent } from '@runway-relay/contracts';
 import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,47 @@ describe('fan-out', () => {
     await h.connection.xreadgroup('GROUP', 'deliveries', 'dead-worker', 'COUNT', '10', 'STREAMS', stream, '>');
     consume(stream, 'live-worker', 200);
     await waitFor(async () => (await h.queue.getWaitingCount()) === 1);
+    await waitFor(async () => ((await h.connection.xpending(stream, 'deliveries')) as [number])[0] === 0);
+  });
+
+  it('retries a failed fan-out through XAUTOCLAIM without holding up the entries behind it', async () => {
+    const { stream } = await setUp();
+    await h.endpoints.create({ url: 'https://a.example.com/' });
+    const poisoned = failedEvent();
+    const later = failedEvent();
+    let failures = 0;
+    const flaky = {
+      async fanOutEvent(event: RelayEvent) {
+        if (event.id === poisoned.id && failures < 2) {
+          failures += 1;
+          throw new Error('Redis hiccup');
+        }
+        return h.fanOut.fanOutEvent(event);
+      },
+    };
+    await publishEvent(h.connection, { stream, maxlen: 1000 }, poisoned);
+    await publishEvent(h.connection, { stream, maxlen: 1000 }, later);
+    const stop = new AbortController();
+    stops.push(stop);
+    running.push(
+      runFanOutConsumer({
+        redis: reader,
+        stream,
+        fanOut: flaky,
+        consumer: 'worker-1',
+        claimIdleMs: 300,
+        startId: '0',
+        blockMs: 50,
+        signal: stop.signal,
+        logger: h.logger,
+      }),
+    );
+    // The later event goes through while the first one is still failing.
+    const endpointId = (await h.endpoints.all())[0]?.id ?? '';
+    await waitFor(async () => (await h.queue.getJob(messageIdFor(later.id, endpointId))) !== undefined);
+    expect(await h.queue.getJob(messageIdFor(poisoned.id, endpointId))).toBeUndefined();
+    await waitFor(async () => (await h.queue.getWaitingCount()) === 2, { timeoutMs: 5_000 });
+    expect(failures).toBe(2);
     await waitFor(async () => ((await h.connection.xpending(stream, 'deliveries')) as [number])[0] === 0);
   });
 
