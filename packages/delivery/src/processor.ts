@@ -128,6 +128,11 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
       timeoutMs: deps.timeoutMs,
     });
     const n = await log.nextAttempt(message.id);
+    if (n === 0) {
+      // Dropped by the log's retention while this attempt ran: nothing left to record or retry.
+      lines.warn({ http_status: sent.kind === 'response' ? sent.status : null }, 'message dropped during its attempt');
+      return { status: 'missing' };
+    }
     const status = sent.kind === 'response' ? sent.status : null;
     const delivered = status !== null && status >= 200 && status < 300;
     const gone = status === 410;
