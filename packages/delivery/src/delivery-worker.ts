@@ -24,6 +24,8 @@ export function createDeliveryWorker(options: {
   backoffBaseMs: number;
   processor: (job: Job, token?: string) => Promise<DeliveryResult>;
   logger: Logger;
+  /** Times a job may lose its process mid-attempt before BullMQ fails it (WORKER_MAX_STALLED fits). Default 3. */
+  maxStalledCount?: number;
   autorun?: boolean;
 }): Worker {
   const { logger } = options;
@@ -31,6 +33,7 @@ export function createDeliveryWorker(options: {
     connection: options.connection,
     prefix: options.prefix,
     concurrency: options.concurrency,
+    maxStalledCount: options.maxStalledCount ?? 3,
     autorun: options.autorun ?? true,
     settings: {
       backoffStrategy: (attemptsMade, type, error, job) => {
