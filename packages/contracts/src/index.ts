@@ -4,6 +4,7 @@ export * from './callback-fingerprint.js';
 export * from './classifier.js';
 export * from './config/common.js';
 export * from './config/dashboard.js';
+export * from './config/delivery.js';
 export * from './config/env.js';
 export * from './config/ingress.js';
 export * from './config/job-policy.js';

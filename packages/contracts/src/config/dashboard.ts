@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommonEnvSchema, refineCommonEnv } from './common.js';
+import { DeliveryEnvSchema, refineDeliveryEnv } from './delivery.js';
 import { envInt, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
 import { StorageEnvSchema } from './worker.js';
@@ -14,6 +15,7 @@ export const DEV_DASHBOARD_CREDENTIALS = { user: 'admin', password: 'admin' } as
  */
 export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
   .extend(StorageEnvSchema.shape)
+  .extend(DeliveryEnvSchema.shape)
   .extend({
     /** Interface of the internal dashboard listener (keep it off the public network). */
     DASHBOARD_HOST: z.string().default('0.0.0.0'),
@@ -42,6 +44,7 @@ export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shap
   })
   .superRefine((env, ctx) => {
     refineCommonEnv(env, ctx);
+    refineDeliveryEnv(env, ctx);
     if (env.NODE_ENV === 'development') return;
     for (const name of ['DASHBOARD_USER', 'DASHBOARD_PASSWORD'] as const) {
       if (env[name] === undefined) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CommonEnvSchema, refineCommonEnv } from './common.js';
+import { DeliveryEnvSchema, refineDeliveryEnv } from './delivery.js';
 import { envBoolean, envInt, envList, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
 import { ProviderEnvSchema, ReconcileEnvSchema, refineReconcileEnv } from './provider.js';
@@ -57,6 +58,7 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
   .extend(DownloadEnvSchema.shape)
   .extend(ProviderEnvSchema.shape)
   .extend(ReconcileEnvSchema.shape)
+  .extend(DeliveryEnvSchema.shape)
   .extend({
     WORKER_CONCURRENCY: envInt(8, 1, 1000),
     /** ms a job's lock lasts without renewal; a killed worker's job is taken over after it. */
@@ -87,6 +89,7 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
   })
   .superRefine(refineCommonEnv)
   .superRefine(refineReconcileEnv)
+  .superRefine(refineDeliveryEnv)
   .superRefine((env, ctx) => {
     if (env.S3_STALE_UPLOAD_S * 1000 <= env.DOWNLOAD_MAX_DURATION_MS) {
       ctx.addIssue({

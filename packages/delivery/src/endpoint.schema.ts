@@ -1,0 +1,61 @@
+import { RelayEventSchema, WebhookSecretSchema } from '@runway-relay/contracts';
+import { z } from 'zod';
+
+/** The event types an endpoint may subscribe to. */
+export const EventTypeSchema = z.enum(RelayEventSchema.options.map((option) => option.shape.type.value));
+
+const EndpointUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
+
+/** An endpoint as the store keeps it, secret included. Never returned by an API: see {@link EndpointView}. */
+export const EndpointSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  url: EndpointUrlSchema,
+  secret: WebhookSecretSchema,
+  /** Event types delivered; empty: all of them. */
+  event_types: z.array(EventTypeSchema),
+  enabled: z.boolean(),
+  /** Attempts in flight at once for this endpoint, across all worker processes. */
+  max_in_flight: z.number().int().min(1).max(1000),
+  /** Attempts started per second for this endpoint, across all processes; null: no limit. */
+  rate_limit_per_s: z.number().int().min(1).max(10_000).nullable(),
+  description: z.string().max(500),
+  created_at: z.iso.datetime(),
+  updated_at: z.iso.datetime(),
+  /** Why it is disabled (an operator, or the endpoint answered 410); null while enabled. */
+  disabled_reason: z.string().max(500).nullable(),
+  /** `env`: configured by DELIVERY_URL/DELIVERY_SECRET, read-only apart from enabling. */
+  source: z.enum(['api', 'env']),
+});
+export type Endpoint = z.infer<typeof EndpointSchema>;
+
+/** What the store returns to an API: the endpoint with its secret masked (`whsec_…abcd`). */
+export type EndpointView = Omit<Endpoint, 'secret'> & { secret_masked: string };
+
+/** Body of a create request. */
+export const EndpointCreateSchema = z
+  .object({
+    url: EndpointUrlSchema,
+    event_types: z.array(EventTypeSchema).default([]),
+    enabled: z.boolean().default(true),
+    max_in_flight: z.number().int().min(1).max(1000).default(10),
+    rate_limit_per_s: z.number().int().min(1).max(10_000).nullable().default(null),
+    description: z.string().max(500).default(''),
+    /** Optional: a secret of the caller's own; one is generated otherwise. */
+    secret: WebhookSecretSchema.optional(),
+  })
+  .strict();
+export type EndpointCreate = z.input<typeof EndpointCreateSchema>;
+
+/** Body of an update request: any subset of the settings. */
+export const EndpointPatchSchema = z
+  .object({
+    url: EndpointUrlSchema,
+    event_types: z.array(EventTypeSchema),
+    enabled: z.boolean(),
+    max_in_flight: z.number().int().min(1).max(1000),
+    rate_limit_per_s: z.number().int().min(1).max(10_000).nullable(),
+    description: z.string().max(500),
+  })
+  .partial()
+  .strict();
+export type EndpointPatch = z.infer<typeof EndpointPatchSchema>;
