@@ -15,6 +15,8 @@ export const SECRET_VARIABLES = [
   'S3_SECRET_KEY',
   'DASHBOARD_USER',
   'DASHBOARD_PASSWORD',
+  'PROVIDER_API_KEY',
+  'DELIVERY_SECRET',
 ] as const;
 
 export interface SecretFilesResult {
