@@ -49,7 +49,8 @@ export function buildCallbackRejectedEvent(
     task_id: entry.task_id,
     at: entry.received_at,
     quarantine_id: entry.id,
-    provider_code: typeof providerCode === 'number' && Number.isInteger(providerCode) ? providerCode : null,
+    // Only a safe integer: the event schema's int() refuses 2^53 and beyond, which a hostile body may send.
+    provider_code: typeof providerCode === 'number' && Number.isSafeInteger(providerCode) ? providerCode : null,
     issues: entry.issues,
   };
 }
