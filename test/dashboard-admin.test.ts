@@ -48,6 +48,13 @@ const waitForTaskEvents = (taskId: string, count: number) =>
     { timeoutMs: 20_000, description: `${count} events of ${taskId}` },
   );
 
+/** The event is written before the task is marked final (docs/worker.md): wait for the record too. */
+const waitForTaskStatus = (taskId: string, status: string) =>
+  waitFor(async () => (await stack.task(taskId))?.status === status, {
+    timeoutMs: 20_000,
+    description: `task ${taskId} ${status}`,
+  });
+
 interface TaskView {
   status: string;
   attempts: number;
@@ -92,9 +99,9 @@ describe('GET /api/tasks', () => {
     const stored = newTaskId();
     const failed = newTaskId();
     await stack.deliver(simulatedSuccess(backing.media, stored));
-    await waitForTaskEvents(stored, 1);
+    await waitForTaskStatus(stored, 'stored');
     await stack.deliver(failureBody(failed));
-    await waitForTaskEvents(failed, 1);
+    await waitForTaskStatus(failed, 'failed');
 
     const all = (await get('/api/tasks')).json() as { tasks: Array<{ task_id: string; status: string }> };
     expect(all.tasks.map((task) => task.task_id)).toEqual([failed, stored]);
