@@ -4,7 +4,7 @@ import { sweepStaleUploads } from '@runway-relay/worker';
 import * as Minio from 'minio';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ListedUpload, listIncompleteUploads, listObjects, objectSha256 } from './helpers/faults-bucket.js';
-import { type ServiceProcess, startService } from './helpers/processes.js';
+import { type ServiceProcess, spawnService } from './helpers/processes.js';
 import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
 import { testWorkerEnv } from './helpers/worker.js';
 
@@ -82,7 +82,7 @@ describe('the sweep of stale uploads', () => {
       });
     // The in-process worker stays paused: the job is the spawned worker's alone.
     await stack.worker.worker.pause();
-    const first = startService('worker', workerEnv(prefix, {}));
+    const first = spawnService('worker', workerEnv(prefix, {}));
     spawned.push(first);
     const taskId = newTaskId();
     await stack.deliver(
@@ -95,7 +95,7 @@ describe('the sweep of stale uploads', () => {
     // A worker on another queue (it never retakes the job) sharing the object prefix, with a
     // stale age of 1 s, which the upload has reached by the time that worker starts.
     await waitFor(async () => Date.now() - left.initiated.getTime() > 1500, { description: 'the upload 1.5 s old' });
-    const second = startService(
+    const second = spawnService(
       'worker',
       workerEnv(`${prefix}-sweeper`, { S3_STALE_UPLOAD_S: '1', DOWNLOAD_MAX_DURATION_MS: '500' }),
     );

@@ -5,7 +5,7 @@ import { waitFor } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { listObjects, objectSha256 } from './helpers/faults-bucket.js';
 import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
-import { type ServiceProcess, startService } from './helpers/processes.js';
+import { type ServiceProcess, spawnService } from './helpers/processes.js';
 import { type Backing, newTaskId, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
 import { readEvents, testWorkerEnv } from './helpers/worker.js';
 
@@ -49,7 +49,7 @@ interface Worker {
 
 function spawnWorker(current: TestIngress, env: Record<string, string> = {}): Worker {
   const prefix = current.config.QUEUE_PREFIX;
-  const service = startService(
+  const service = spawnService(
     'worker',
     testWorkerEnv(backing.redis.url, backing.s3, {
       QUEUE_PREFIX: prefix,

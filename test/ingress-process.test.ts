@@ -4,7 +4,7 @@ import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-rela
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerHeaders, successBody, TEST_HMAC_KEY, uniquePrefix } from './helpers/ingress.js';
-import { startService } from './helpers/processes.js';
+import { spawnService } from './helpers/processes.js';
 
 let redisServer: RedisServerHarness;
 beforeAll(async () => {
@@ -15,7 +15,7 @@ afterAll(async () => {
   await redisServer.dispose();
 });
 
-const startIngress = (env: Record<string, string>) => startService('ingress', env);
+const startIngress = (env: Record<string, string>) => spawnService('ingress', env);
 
 describe('the ingress process', () => {
   it('refuses to start on a bad variable, naming it', async () => {

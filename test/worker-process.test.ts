@@ -4,7 +4,7 @@ import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
-import { type ServiceProcess, startService } from './helpers/processes.js';
+import { type ServiceProcess, spawnService } from './helpers/processes.js';
 import { type Backing, newTaskId, simulatedSuccess, startBacking } from './helpers/stack.js';
 import { readEvents, testWorkerEnv } from './helpers/worker.js';
 
@@ -38,7 +38,7 @@ function workerEnv(): Record<string, string> {
 }
 
 async function spawnWorker(): Promise<ServiceProcess> {
-  const worker = startService('worker', workerEnv());
+  const worker = spawnService('worker', workerEnv());
   workers.push(worker);
   await worker.waitForLog('worker started');
   return worker;
@@ -79,7 +79,7 @@ describe('worker processes', () => {
       WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'info',
     });
-    const worker = startService('worker', env);
+    const worker = spawnService('worker', env);
     workers.push(worker);
     const exited = once(worker.child, 'exit');
     await waitFor(() => worker.child.exitCode !== null, { timeoutMs: 20_000, description: 'worker exit' });
