@@ -15,6 +15,8 @@ export interface SpawnScriptOptions {
   name?: string;
   /** Extra `node` flags, e.g. `--cpu-prof`. */
   nodeArgs?: string[];
+  /** Arguments of the script itself. */
+  args?: string[];
   /**
    * Run in its own process group, so a terminal's Ctrl-C (SIGINT to the whole foreground group)
    * does not reach it: only {@link ScriptProcess.stop} does, and it gets exactly one signal.
@@ -73,12 +75,16 @@ function parseJsonLine(line: string): Record<string, unknown> | undefined {
  */
 export function spawnScript(options: SpawnScriptOptions): ScriptProcess {
   const name = options.name ?? options.script;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), '--import', 'tsx', options.script], {
-    cwd: options.cwd,
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: options.detached ?? false,
-  });
+  const child = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', options.script, ...(options.args ?? [])],
+    {
+      cwd: options.cwd,
+      env: { PATH: process.env.PATH ?? '', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
+    },
+  );
   if (child.pid === undefined) throw new Error(`could not start ${name}`);
   const pid = child.pid;
   const exited = new Promise<ExitStatus>((resolve) => {
