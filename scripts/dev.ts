@@ -199,7 +199,13 @@ async function main(): Promise<void> {
   process.on('SIGHUP', onSignal);
   // A crash of this runner must not leave the services (own process groups) running.
   process.on('exit', () => processes.killAll());
-  await startBackingServices(options, startsRedis, startsS3);
+  try {
+    await startBackingServices(options, startsRedis, startsS3);
+  } catch (error) {
+    // e.g. no redis-server on the PATH: say so, and stop whatever did start.
+    say(`cannot start the backing services: ${error instanceof Error ? error.message : String(error)}`);
+    await stopStack(1);
+  }
   if (stopping) return;
   const services = SERVICES.map(spawnDevService);
 
