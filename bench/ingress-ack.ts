@@ -96,7 +96,7 @@ interface Baseline {
 
 async function measureBaseline(ctx: BenchContext, redis: Redis, baseline: Baseline): Promise<Measured> {
   // Port 0: the server binds a free port itself and prints it (no gap in which it could be taken).
-  const proc = ctx.processes.spawnTs(baseline.script, { env: { ...baseline.env, BASELINE_PORT: '0' } });
+  const proc = ctx.processes.spawn({ script: baseline.script, env: { ...baseline.env, BASELINE_PORT: '0' } });
   ctx.defer(() => proc.stop().then(() => undefined));
   const port = await waitFor(() => /baseline listening on (\d+)/.exec(proc.output())?.[1], {
     timeoutMs: 30_000,

@@ -13,10 +13,10 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ProcessSet } from '@runway-relay/testkit';
 import type { BenchContext, BenchModule, BenchResult } from './lib/bench-types.js';
 import { formatNumber, ratioChart, targetText } from './lib/chart.js';
 import { machineInfo, machineLine } from './lib/environment.js';
-import { ProcessGroup } from './lib/processes.js';
 import { embeddedResults, renderReport } from './lib/report.js';
 
 /** The registry: `npm run bench -- <name>`. Loaded lazily, so one benchmark's imports never slow another. */
@@ -52,7 +52,8 @@ function durationFromEnv(): number {
 
 const names = selected(process.argv.slice(2));
 const durationS = durationFromEnv();
-const processes = new ProcessGroup(root);
+// Keeps the last 64 KiB of each process's output, for error messages.
+const processes = new ProcessSet({ cwd: root, keepChars: 64 * 1024 });
 const cleanups: Array<() => Promise<void> | void> = [];
 
 async function runCleanups(): Promise<void> {

@@ -54,7 +54,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
 
   for (let round = 1; round <= ROUNDS; round++) {
     ctx.log(`round ${round}: baseline pipe of ${SIZE / MiB} MiB`);
-    const baseline = ctx.processes.spawnTs('bench/baseline-pipe.ts', {
+    const baseline = ctx.processes.spawn({
+      script: 'bench/baseline-pipe.ts',
       env: {
         URL: mediaUrl(media.origin, `base${round}`, 'video', SIZE),
         WARMUP_URL: mediaUrl(media.origin, `warm${round}`, 'video', WARMUP_BYTES),

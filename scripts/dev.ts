@@ -1,123 +1,230 @@
 /**
- * `npm run dev`: the whole stack on this machine without Docker (see the README's quickstart).
- * Spawns redis-server when REDIS_URL (and REDIS_CLUSTER_NODES) is unset and an embedded S3-compatible server when
- * S3_ENDPOINT is unset, then ingress, worker and dashboard with pretty logs; prints the
- * URLs and a ready-to-paste signed curl; Ctrl-C stops everything.
+ * `npm run dev`: the whole stack on this machine without Docker (see the README's quickstart and
+ * docs/deployment.md, "Development stack").
+ *
+ * Starts redis-server (AOF on, data in `.dev-data/redis`, port 6390) unless REDIS_URL or
+ * REDIS_CLUSTER_NODES is set, s3rver (objects in `.dev-data/s3`, port 4568) unless S3_ENDPOINT
+ * is set, and the simulator's media server (port 3002), then ingress, worker and dashboard with
+ * one readable log line per event. Writes the addresses to `.dev-data/dev.env` and prints them.
+ * Data survives a stop; `--fresh` starts empty. `--help` lists the flags.
+ *
+ * Stopping: a terminal's Ctrl-C sends SIGINT to its whole foreground process group, and npm
+ * forwards one more. The services and redis-server run in process groups of their own, so none
+ * of that reaches them: this runner sends each service exactly one SIGTERM, waits for all of them
+ * to drain, and only then stops the media server, S3 and Redis the drain still needs.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { startRedisServer, startS3Server, waitFor } from '@runway-relay/testkit';
+import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
+import {
+  ProcessSet,
+  type RedisServerHarness,
+  type S3Harness,
+  type ScriptProcess,
+  type ServiceName,
+  startRedisServer,
+  startS3rver,
+} from '@runway-relay/testkit';
+import { z } from 'zod';
+import { devDataLayout, prepareDevData, writeDevEnv } from './dev/dev-data.js';
+import { DEV_USAGE, type DevOptions, parseDevOptions } from './dev/dev-options.js';
+import { createLogPrinter } from './dev/log-printer.js';
+import { type PortClaim, portProblems } from './dev/port-check.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bin = (name: string) => fileURLToPath(new URL(`../node_modules/.bin/${name}`, import.meta.url));
-const env = { ...process.env };
-const cleanups: Array<() => Promise<void>> = [];
-const children: ChildProcess[] = [];
+const SERVICES: readonly ServiceName[] = ['ingress', 'worker', 'dashboard'];
+/** Longest drain of a service (the worker's default SHUTDOWN_GRACE_MS is 25 s, or yours) plus slack. */
+const STOP_GRACE_MS = Math.max(35_000, (Number(process.env.SHUTDOWN_GRACE_MS) || 0) + 10_000);
+/** A second signal this soon after the first is the same Ctrl-C, forwarded by npm. */
+const SAME_CTRL_C_MS = 1000;
+
+const env: Record<string, string> = Object.fromEntries(
+  Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+);
+const printLog = createLogPrinter({ colorize: process.stdout.isTTY === true, write: (t) => process.stdout.write(t) });
+const processes = new ProcessSet({ cwd: root, detached: true, keepChars: 64 * 1024 });
+let redis: RedisServerHarness | undefined;
+let s3: S3Harness | undefined;
+let media: MediaServer | undefined;
 
 function say(line: string): void {
-  process.stdout.write(`\x1b[1m[dev]\x1b[0m ${line}\n`);
+  process.stdout.write(process.stdout.isTTY ? `\x1b[1m[dev]\x1b[0m ${line}\n` : `[dev] ${line}\n`);
 }
 
-async function startBackingServices(): Promise<void> {
-  if (!env.REDIS_URL && !env.REDIS_CLUSTER_NODES) {
-    const redis = await startRedisServer({ persistent: true }).catch((error: Error) => {
-      say(`cannot start redis-server: ${error.message}`);
-      process.exit(1);
-    });
-    env.REDIS_URL = redis.url;
-    cleanups.push(() => redis.dispose());
-    say(`redis-server started at ${redis.url}`);
+let stopping: Promise<never> | undefined;
+let firstSignalAt = 0;
+
+/** Stops the services (one SIGTERM each, then waits for their drain), then what they used. */
+function stopStack(code: number): Promise<never> {
+  stopping ??= (async () => {
+    await processes.stopAll('SIGTERM', STOP_GRACE_MS);
+    await media?.close().catch(() => undefined);
+    await s3?.suspend().catch(() => undefined);
+    await redis?.stop().catch(() => undefined);
+    say(code === 0 ? 'stopped; data kept in the data directory (`npm run dev -- --fresh` starts empty)' : 'stopped');
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+function onSignal(signal: NodeJS.Signals): void {
+  if (!stopping) {
+    firstSignalAt = Date.now();
+    say(`${signal}: stopping — each service drains first (Ctrl-C again to kill them at once)`);
+    void stopStack(0);
+    return;
   }
-  if (!env.S3_ENDPOINT) {
-    const s3 = await startS3Server({ buckets: [env.S3_BUCKET ?? 'runway-media'] });
+  if (Date.now() - firstSignalAt < SAME_CTRL_C_MS) return;
+  say(`${signal} again: killing the services`);
+  processes.killAll();
+}
+
+/** The ports this run listens on, each with the setting that moves it. */
+function portClaims(options: DevOptions, startsRedis: boolean, startsS3: boolean): PortClaim[] {
+  const fromEnv = (name: string, what: string): PortClaim => ({
+    port: Number(env[name]),
+    what,
+    change: `${name}=<port>`,
+  });
+  return [
+    ...(startsRedis ? [{ port: options.redisPort, what: 'Redis', change: '--redis-port <port>' }] : []),
+    ...(startsS3 ? [{ port: options.s3Port, what: 'S3 server', change: '--s3-port <port>' }] : []),
+    { port: options.mediaPort, what: 'simulator media server', change: '--media-port <port>' },
+    fromEnv('INGRESS_PORT', 'ingress'),
+    fromEnv('INGRESS_OPS_PORT', 'ingress ops (/readyz, /metrics)'),
+    fromEnv('WORKER_METRICS_PORT', 'worker ops (/readyz, /metrics)'),
+    fromEnv('DASHBOARD_PORT', 'dashboard'),
+  ].filter((claim) => claim.port !== 0);
+}
+
+async function startBackingServices(options: DevOptions, startsRedis: boolean, startsS3: boolean): Promise<void> {
+  const data = devDataLayout(options.dataDir, root);
+  prepareDevData(data, options.fresh);
+  if (startsRedis) {
+    // AOF (fsync every second): the relay refuses a Redis that may lose what it acknowledged.
+    redis = await startRedisServer({ persistent: true, port: options.redisPort, dir: data.redis, detached: true });
+    env.REDIS_URL = redis.url;
+    say(`redis-server: ${redis.url} (data in ${data.redis})`);
+  }
+  if (startsS3) {
+    s3 = await startS3rver([env.S3_BUCKET ?? 'runway-media'], { port: options.s3Port, directory: data.s3 });
     Object.assign(env, {
       S3_ENDPOINT: s3.endpoint,
       S3_ACCESS_KEY: s3.accessKey,
       S3_SECRET_KEY: s3.secretKey,
       S3_REGION: s3.region,
     });
-    cleanups.push(() => s3.stop());
-    say(`embedded S3 server (s3rver) started at ${s3.endpoint}`);
+    say(`S3 (s3rver): ${s3.endpoint} (objects in ${data.s3})`);
   }
+  media = await startMediaServer({ host: '127.0.0.1', port: options.mediaPort });
+  say(`simulator media server: ${media.origin} (any /media/<id>/video.mp4 and /media/<id>/cover.png)`);
+  const shared = [
+    'REDIS_URL',
+    'REDIS_CLUSTER_NODES',
+    'S3_ENDPOINT',
+    'S3_ACCESS_KEY',
+    'S3_SECRET_KEY',
+    'S3_REGION',
+    'S3_BUCKET',
+    'QUEUE_PREFIX',
+    'EVENTS_STREAM',
+    'CALLBACK_HMAC_KEYS',
+  ];
+  const values: Record<string, string> = Object.fromEntries(
+    shared.flatMap((name) => (env[name] === undefined ? [] : [[name, env[name]]])),
+  );
+  values.SIM_INGRESS_URL = `http://127.0.0.1:${env.INGRESS_PORT}/callbacks/runway`;
+  values.DEV_MEDIA_ORIGIN = media.origin;
+  writeDevEnv(data.envFile, values);
+  say(`addresses written to ${data.envFile}:`);
+  for (const [name, value] of Object.entries(values)) say(`  ${name}=${value}`);
 }
 
-function spawnDevService(name: string): void {
-  const child = spawn(process.execPath, ['--import', 'tsx', `services/${name}/src/main.ts`], {
-    cwd: root,
+function spawnDevService(name: ServiceName): ScriptProcess {
+  const service = processes.spawn({
+    name,
+    script: `services/${name}/src/main.ts`,
     env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    onLine: (line) => printLog(name, line),
   });
-  const pretty = spawn(
-    bin('pino-pretty'),
-    [
-      '--colorize',
-      '--ignore',
-      'pid,hostname,service',
-      '--translateTime',
-      'SYS:HH:MM:ss',
-      '--messageFormat',
-      '{service}: {msg}',
-    ],
-    {
-      cwd: root,
-      stdio: ['pipe', 'inherit', 'inherit'],
-    },
-  );
-  child.stdout?.pipe(pretty.stdin as NodeJS.WritableStream);
-  child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`));
-  child.on('exit', (code, signal) => {
-    if (!shuttingDown) say(`${name} exited (${signal ?? code}); stopping the stack`);
-    pretty.stdin?.end();
-    if (!shuttingDown) void shutdown(1);
+  void service.exited.then(({ code, signal }) => {
+    if (stopping) return;
+    say(`${name} exited (${signal ?? code}) on its own; stopping the stack`);
+    void stopStack(1);
   });
-  children.push(child);
-}
-
-let shuttingDown = false;
-async function shutdown(code: number): Promise<void> {
-  if (shuttingDown) return;
-  shuttingDown = true;
-  say('stopping…');
-  await Promise.all(
-    children.map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGTERM');
-        }),
-    ),
-  );
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
-  process.exit(code);
+  return service;
 }
 
 async function main(): Promise<void> {
+  let options: DevOptions | 'help';
+  try {
+    options = parseDevOptions(process.argv.slice(2));
+  } catch (error) {
+    const problem = error instanceof z.ZodError ? z.prettifyError(error) : String(error);
+    process.stderr.write(`${problem}\n\n${DEV_USAGE}`);
+    process.exit(2);
+  }
+  if (options === 'help') {
+    process.stdout.write(DEV_USAGE);
+    return;
+  }
   Object.assign(env, {
     NODE_ENV: env.NODE_ENV ?? 'development',
     INGRESS_HOST: env.INGRESS_HOST ?? '127.0.0.1',
+    INGRESS_PORT: env.INGRESS_PORT ?? '3000',
     INGRESS_OPS_HOST: env.INGRESS_OPS_HOST ?? '127.0.0.1',
+    INGRESS_OPS_PORT: env.INGRESS_OPS_PORT ?? '9465',
     DASHBOARD_HOST: env.DASHBOARD_HOST ?? '127.0.0.1',
+    DASHBOARD_PORT: env.DASHBOARD_PORT ?? '3001',
     WORKER_METRICS_HOST: env.WORKER_METRICS_HOST ?? '127.0.0.1',
+    WORKER_METRICS_PORT: env.WORKER_METRICS_PORT ?? '9464',
+    S3_BUCKET: env.S3_BUCKET ?? 'runway-media',
     CALLBACK_HMAC_KEYS: env.CALLBACK_HMAC_KEYS ?? 'dev-provider-key',
     DASHBOARD_USER: env.DASHBOARD_USER ?? 'admin',
     DASHBOARD_PASSWORD: env.DASHBOARD_PASSWORD ?? 'admin',
-    // The simulator serves media over http on 127.0.0.1: allowed here, never by default.
+    // The simulator serves media over http on 127.0.0.1: allowed here, in development only.
     DOWNLOAD_ALLOW_PRIVATE: env.DOWNLOAD_ALLOW_PRIVATE ?? 'true',
     DOWNLOAD_ALLOW_HTTP: env.DOWNLOAD_ALLOW_HTTP ?? 'true',
   });
-  process.on('SIGINT', () => void shutdown(0));
-  process.on('SIGTERM', () => void shutdown(0));
-  await startBackingServices();
-  for (const name of ['ingress', 'worker', 'dashboard']) spawnDevService(name);
+  const startsRedis = !env.REDIS_URL && !env.REDIS_CLUSTER_NODES;
+  const startsS3 = !env.S3_ENDPOINT;
+  const problems = await portProblems(portClaims(options, startsRedis, startsS3));
+  if (problems.length > 0) {
+    for (const problem of problems) say(problem);
+    say('(another `npm run dev` still running? stop it first)');
+    process.exit(1);
+  }
 
-  const ingress = `http://127.0.0.1:${env.INGRESS_PORT ?? 3000}`;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  // A crash of this runner must not leave the services (own process groups) running.
+  process.on('exit', () => processes.killAll());
+  try {
+    await startBackingServices(options, startsRedis, startsS3);
+  } catch (error) {
+    // e.g. no redis-server on the PATH: say so, and stop whatever did start.
+    say(`cannot start the backing services: ${error instanceof Error ? error.message : String(error)}`);
+    await stopStack(1);
+  }
+  if (stopping) return;
+  const services = SERVICES.map(spawnDevService);
+
+  const ingress = `http://127.0.0.1:${env.INGRESS_PORT}`;
   // The ingress's /readyz and /metrics are on its internal ops listener.
-  const ingressOps = `http://127.0.0.1:${env.INGRESS_OPS_PORT ?? 9465}`;
-  const dashboard = `http://127.0.0.1:${env.DASHBOARD_PORT ?? 3001}`;
-  const worker = `http://127.0.0.1:${env.WORKER_METRICS_PORT ?? 9464}`;
-  for (const url of [ingressOps, worker, dashboard]) {
-    await waitFor(() => fetch(`${url}/readyz`).then((r) => r.ok), { timeoutMs: 60_000, description: `${url}/readyz` });
+  const ingressOps = `http://127.0.0.1:${env.INGRESS_OPS_PORT}`;
+  const dashboard = `http://127.0.0.1:${env.DASHBOARD_PORT}`;
+  const worker = `http://127.0.0.1:${env.WORKER_METRICS_PORT}`;
+  const readyUrls: Record<ServiceName, string> = {
+    ingress: `${ingressOps}/readyz`,
+    worker: `${worker}/readyz`,
+    dashboard: `${dashboard}/readyz`,
+  };
+  try {
+    await Promise.all(services.map((service, i) => service.waitForUrl(readyUrls[SERVICES[i] ?? 'ingress'], 90_000)));
+  } catch (error) {
+    if (stopping) return;
+    say(`the stack did not come up: ${error instanceof Error ? error.message : String(error)}`);
+    await stopStack(1);
   }
   const key = (env.CALLBACK_HMAC_KEYS ?? '').split(',')[0];
   say('the stack is up:');
@@ -125,14 +232,14 @@ async function main(): Promise<void> {
   say(`  Bull Board  ${dashboard}/admin/queues   (user ${env.DASHBOARD_USER}, password ${env.DASHBOARD_PASSWORD})`);
   say(`  admin API   ${dashboard}/api/tasks/<task_id>, ${dashboard}/api/events`);
   say(`  metrics     ${ingressOps}/metrics  ${worker}/metrics  ${dashboard}/metrics`);
-  say(`  S3          ${env.S3_ENDPOINT} bucket ${env.S3_BUCKET ?? 'runway-media'}`);
+  say(`  media       ${media?.origin}/media/<id>/video.mp4 and /cover.png (the README's first callback uses them)`);
   // The signature does not cover the body: production pins the provider's media hosts.
   say(
     `  media hosts ${env.DOWNLOAD_ALLOWED_HOSTS ? env.DOWNLOAD_ALLOWED_HOSTS : 'any (in production set DOWNLOAD_ALLOWED_HOSTS=<the provider media hosts>, see docs/security.md)'}`,
   );
   say('try a simulated batch (media served by the simulator, stored in the bucket):');
   say(`  npm run -s simulate -- --ingress ${ingress}/callbacks/runway --hmac-key ${key} --tasks 20`);
-  say('Ctrl-C stops everything.');
+  say('Ctrl-C stops everything; the data stays for the next start.');
 }
 
 await main();

@@ -295,3 +295,17 @@ describe('password guessing (item 6b)', () => {
     ).toBe(429);
   });
 });
+
+describe('request log', () => {
+  it('writes one line per request (no query string), none for probes at info', async () => {
+    const built = await build();
+    const res = await built.app.inject({ method: 'GET', url: '/api/events?count=5', headers: auth });
+    expect(res.statusCode).toBe(200);
+    await built.app.inject({ method: 'GET', url: '/healthz' });
+    const requestLines = built.lines.filter((line) => line.reqId !== undefined);
+    expect(requestLines).toEqual([
+      expect.objectContaining({ msg: 'request completed', method: 'GET', url: '/api/events', status: 200 }),
+    ]);
+    expect(typeof requestLines[0]?.ms).toBe('number');
+  });
+});

@@ -1,4 +1,4 @@
-import type { ProcessGroup } from './processes.js';
+import type { ProcessSet } from '@runway-relay/testkit';
 
 /** One headline figure of a benchmark, drawn as a bar in docs/benchmarks.svg. */
 export interface Ratio {
@@ -36,7 +36,7 @@ export interface BenchContext {
   /** Seconds per measured load run (`BENCH_DURATION_S`, default 10). */
   durationS: number;
   /** Child processes, killed when the run ends, fails or is interrupted. */
-  processes: ProcessGroup;
+  processes: ProcessSet;
   /** Registers a cleanup, run (last first) after the benchmark or when the run is interrupted. */
   defer(cleanup: () => Promise<void> | void): void;
   /** Progress line on stderr (stdout stays clean). */

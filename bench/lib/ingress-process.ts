@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_QUEUE_NAME } from '@runway-relay/contracts';
-import { freePort, waitFor } from '@runway-relay/testkit';
+import { freePort, type ScriptProcess, waitFor } from '@runway-relay/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BenchContext } from './bench-types.js';
-import type { ManagedProcess } from './processes.js';
 import { BENCH_HMAC_KEY } from './signed-callbacks.js';
 
 /** The ingress's own counters, read from /metrics on its ops listener. */
@@ -18,7 +17,7 @@ export interface IngressCounters {
 export interface IngressProcess {
   url: string;
   prefix: string;
-  process: ManagedProcess;
+  process: ScriptProcess;
   counters(): Promise<IngressCounters>;
   /** Jobs in the callbacks queue, whatever their state (no worker runs during a benchmark). */
   jobCount(): Promise<number>;
@@ -45,7 +44,8 @@ export async function startIngressProcess(
   const opsPort = await freePort();
   const prefix = `bench${randomBytes(4).toString('hex')}`;
   const url = `http://127.0.0.1:${port}`;
-  const proc = ctx.processes.spawnTs('services/ingress/src/main.ts', {
+  const proc = ctx.processes.spawn({
+    script: 'services/ingress/src/main.ts',
     nodeArgs: options.nodeArgs,
     env: {
       REDIS_URL: redisUrl,

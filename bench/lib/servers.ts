@@ -6,7 +6,7 @@ const S3Info = z.object({ endpoint: z.string(), accessKey: z.string(), secretKey
 const MediaInfo = z.object({ origin: z.string() });
 
 async function firstJsonLine<T>(ctx: BenchContext, script: string, schema: z.ZodType<T>): Promise<T & { pid: number }> {
-  const proc = ctx.processes.spawnTs(script, { env: {} });
+  const proc = ctx.processes.spawn({ script, env: {} });
   ctx.defer(() => proc.stop().then(() => undefined));
   const line = await waitFor(
     () =>

@@ -1,9 +1,8 @@
 import { DEFAULT_QUEUE_NAME } from '@runway-relay/contracts';
-import { waitFor } from '@runway-relay/testkit';
+import { type ScriptProcess, waitFor } from '@runway-relay/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { BenchContext } from './bench-types.js';
-import type { ManagedProcess } from './processes.js';
 import type { S3Info } from './servers.js';
 
 /** Starts `count` real worker processes (`services/worker/src/main.ts`) on one queue prefix. */
@@ -11,10 +10,11 @@ export async function startWorkerProcesses(
   ctx: BenchContext,
   count: number,
   options: { redisUrl: string; s3: S3Info; prefix: string; env?: Record<string, string> },
-): Promise<ManagedProcess[]> {
-  const workers: ManagedProcess[] = [];
+): Promise<ScriptProcess[]> {
+  const workers: ScriptProcess[] = [];
   for (let i = 0; i < count; i++) {
-    const proc = ctx.processes.spawnTs('services/worker/src/main.ts', {
+    const proc = ctx.processes.spawn({
+      script: 'services/worker/src/main.ts',
       env: {
         REDIS_URL: options.redisUrl,
         QUEUE_PREFIX: options.prefix,

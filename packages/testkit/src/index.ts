@@ -3,6 +3,7 @@ export * from './free-port.js';
 export * from './http/stream-helpers.js';
 export * from './http/test-server.js';
 export * from './media-bytes.js';
+export * from './process/index.js';
 export * from './redis/cluster-nodes.js';
 export * from './redis/redis-cluster.js';
 export * from './redis/redis-server.js';

@@ -16,6 +16,7 @@ import { registerBullBoardReprocess } from './bull-board-reprocess.js';
 import { createConflictAdmin } from './conflict-admin.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
 import { createQuarantineAdmin } from './quarantine-admin.js';
+import { registerRequestLog } from './request-log.js';
 import { registerEventRoutes } from './routes/events.route.js';
 import { registerQuarantineRoutes } from './routes/quarantine.route.js';
 import { registerTaskRoutes } from './routes/tasks.route.js';
@@ -49,13 +50,13 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
   const throttled = createThrottledAddresses();
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    // An address refused for failed logins gets no per-request lines: 2,000 guesses must not
-    // write 2,000 × 2 lines (the throttle logs one line per window instead).
-    logController: new LogController({
-      disableRequestLogging: (request) => throttled.has((request as { ip: string }).ip),
-    }),
+    // One line per request, from registerRequestLog below.
+    logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
   });
+  // An address refused for failed logins gets no per-request lines: 2,000 guesses must not
+  // write 2,000 lines (the throttle logs one line per window instead).
+  registerRequestLog(app, { quiet: (request) => throttled.has(request.ip), probePaths: OPEN_PATHS });
 
   // Before authentication: a forged request is refused without touching the failure count.
   registerSameOriginGuard(app);

@@ -35,6 +35,8 @@ declare module 'fastify' {
     taskId?: string;
     /** The error code the request was rejected with, for the metrics. */
     rejectReason?: string;
+    /** What the route decided (e.g. `result: 'received'`), written on the request's one completion line. */
+    logFields?: Record<string, unknown>;
   }
 }
 
@@ -155,6 +157,7 @@ export function buildIngressApp(deps: IngressDeps): FastifyInstance {
     const line = {
       req_id: request.id,
       task_id: loggableTaskId(request.taskId),
+      ...request.logFields,
       method: request.method,
       url: loggableUrl(request.url),
       status: reply.statusCode,

@@ -171,7 +171,8 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
       transferMs += stored.transferMs;
       deps.metrics.bytesStored.inc({ kind }, stored.object.size);
       deps.metrics.transferSeconds.observe({ kind }, stored.transferMs / 1000);
-      log.info(
+      // Debug: 'task stored' is the job's one line at info (docs/worker.md, "Logs").
+      log.debug(
         { kind, key: stored.object.key, size: stored.object.size, ms: Math.round(stored.transferMs) },
         'media stored',
       );

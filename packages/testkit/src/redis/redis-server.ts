@@ -11,6 +11,15 @@ export interface RedisServerOptions {
   persistent?: boolean;
   /** Extra `redis-server` arguments. */
   args?: string[];
+  /** Port to listen on (no retry on another one when taken); default: a free port. */
+  port?: number;
+  /** Data directory (`npm run dev` keeps it across restarts); default: a fresh temp directory. */
+  dir?: string;
+  /**
+   * Own process group, so a terminal's Ctrl-C does not stop Redis before the services using it
+   * have drained; `stop()` still does.
+   */
+  detached?: boolean;
 }
 
 export interface RedisServerHarness {
@@ -42,8 +51,8 @@ function ensureBinary(): void {
  */
 export async function startRedisServer(options: RedisServerOptions = {}): Promise<RedisServerHarness> {
   ensureBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'relay-redis-'));
-  let port = await freePort();
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'relay-redis-'));
+  let port = options.port ?? (await freePort());
   const persistence = options.persistent
     ? ['--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '']
     : ['--appendonly', 'no', '--save', ''];
@@ -53,7 +62,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     const proc = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...persistence, ...(options.args ?? [])],
-      { stdio: 'ignore' },
+      { stdio: 'ignore', detached: options.detached ?? false },
     );
     child = proc;
     await waitForRedisReady(proc, port);
@@ -69,9 +78,12 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   };
 
   // Only the first start may move to another port; a restart keeps the port clients know.
-  await startWithPortRetry(start, async () => {
-    port = await freePort();
-  });
+  // A port asked for is what the caller's clients use: no moving it.
+  if (options.port !== undefined) await start();
+  else
+    await startWithPortRetry(start, async () => {
+      port = await freePort();
+    });
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

@@ -8,7 +8,7 @@ import type { S3Harness } from './s3-harness.js';
 import { type KoaMiddleware, type S3rverStore, s3rverFixes } from './s3rver-fixes.js';
 
 /** The options of s3rver 3.7.1 this harness uses. */
-interface S3rverOptions {
+interface S3rverConfig {
   address: string;
   port: number;
   directory: string;
@@ -25,7 +25,7 @@ interface S3rverInstance {
   close(): Promise<void>;
 }
 
-type S3rverConstructor = new (options: S3rverOptions) => S3rverInstance;
+type S3rverConstructor = new (options: S3rverConfig) => S3rverInstance;
 
 // s3rver is CommonJS without type declarations: load it through require and type it here.
 const require = createRequire(import.meta.url);
@@ -33,14 +33,25 @@ const require = createRequire(import.meta.url);
 /** s3rver's fixed credentials and region. */
 const CREDENTIALS = { accessKey: 'S3RVER', secretKey: 'S3RVER', region: 'us-east-1' } as const;
 
+/** Options of {@link startS3rver}. */
+export interface S3rverOptions {
+  /** Port to listen on; default 0 (a free one). */
+  port?: number;
+  /**
+   * Data directory to use and keep (`npm run dev` keeps objects across restarts); `stop()` still
+   * removes it. Default: a fresh temp directory.
+   */
+  directory?: string;
+}
+
 /**
- * Starts s3rver on 127.0.0.1 with data in a fresh temp directory, patched for the `minio`
- * client (see {@link s3rverFixes}).
+ * Starts s3rver on 127.0.0.1 with data in a fresh temp directory (or `options.directory`),
+ * patched for the `minio` client (see {@link s3rverFixes}).
  */
-export async function startS3rver(buckets: readonly string[]): Promise<S3Harness> {
+export async function startS3rver(buckets: readonly string[], options: S3rverOptions = {}): Promise<S3Harness> {
   const S3rver = require('s3rver') as S3rverConstructor;
-  const dataDir = mkdtempSync(join(tmpdir(), 'relay-s3-'));
-  let port = 0;
+  const dataDir = options.directory ?? mkdtempSync(join(tmpdir(), 'relay-s3-'));
+  let port = options.port ?? 0;
   let running: S3rverInstance | undefined;
   let disposed = false;
 
@@ -75,7 +86,8 @@ export async function startS3rver(buckets: readonly string[]): Promise<S3Harness
   try {
     await start();
   } catch (error) {
-    rmSync(dataDir, { recursive: true, force: true });
+    // A directory handed in holds someone's data: only a temp one of ours is removed.
+    if (!options.directory) rmSync(dataDir, { recursive: true, force: true });
     throw error;
   }
   return {

@@ -197,14 +197,12 @@ function handler(deps: CallbackRouteDeps) {
     }
     if (decision === 'new') {
       deps.metrics.received.inc({ outcome: callback.outcome });
-      request.log.info(
-        { task_id: callback.task_id, outcome: callback.outcome, code: callback.code, auth: auth.methods },
-        'callback accepted',
-      );
+      // Said on the request's completion line: one line per callback (docs/ingress.md, "Logs").
+      request.logFields = { result: 'received', outcome: callback.outcome, code: callback.code, auth: auth.methods };
       return reply.send({ status: 'received', task_id: callback.task_id });
     }
     deps.metrics.duplicates.inc();
-    request.log.info({ task_id: callback.task_id, outcome: callback.outcome, decision }, 'duplicate callback');
+    request.logFields = { result: 'duplicate', outcome: callback.outcome, decision };
     return reply.send({ status: 'duplicate', task_id: callback.task_id });
   };
 }

@@ -1,0 +1,3 @@
+export * from './process-set.js';
+export * from './spawn-script.js';
+export * from './spawn-service.js';
