@@ -1,0 +1,43 @@
+import { relayKeys, type WorkerConfig } from '@runway-relay/contracts';
+import {
+  createProviderClient,
+  createProviderMetrics,
+  createRedisRateLimiter,
+  type ProviderClient,
+  type ProviderMetrics,
+} from '@runway-relay/provider-client';
+import type { RedisClient } from '@runway-relay/runtime';
+import type { Registry } from 'prom-client';
+
+export interface ProviderAccess {
+  client: ProviderClient;
+  metrics: ProviderMetrics;
+}
+
+/**
+ * The worker's client of the provider's API (docs/worker.md, "The provider client"): one per
+ * process, behind the token bucket every process shares, its metrics on the worker's registry.
+ * Null without `PROVIDER_API_KEY`: the relay then never asks the provider.
+ */
+export function createProviderAccess(
+  config: WorkerConfig,
+  redis: RedisClient,
+  registry: Registry,
+): ProviderAccess | null {
+  if (config.PROVIDER_API_KEY === undefined) return null;
+  const metrics = createProviderMetrics(registry);
+  const limiter = createRedisRateLimiter({
+    redis,
+    key: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME).providerRate,
+    ratePerSecond: config.PROVIDER_RPS,
+    burst: config.PROVIDER_BURST,
+  });
+  const client = createProviderClient({
+    baseUrl: config.PROVIDER_API_URL,
+    apiKey: config.PROVIDER_API_KEY,
+    timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    limiter,
+    metrics,
+  });
+  return { client, metrics };
+}
