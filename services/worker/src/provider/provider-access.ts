@@ -8,6 +8,7 @@ import {
 } from '@runway-relay/provider-client';
 import type { RedisClient } from '@runway-relay/runtime';
 import type { Registry } from 'prom-client';
+import { createReconcileLagGauge } from '../reconcile/reconcile-lag.js';
 
 export interface ProviderAccess {
   client: ProviderClient;
@@ -17,7 +18,8 @@ export interface ProviderAccess {
 /**
  * The worker's client of the provider's API (docs/worker.md, "The provider client"): one per
  * process, behind the token bucket every process shares, its metrics on the worker's registry.
- * Null without `PROVIDER_API_KEY`: the relay then never asks the provider.
+ * Also registers `relay_reconcile_oldest_due_seconds`. Null without `PROVIDER_API_KEY`: the
+ * relay then never asks the provider.
  */
 export function createProviderAccess(
   config: WorkerConfig,
@@ -26,9 +28,12 @@ export function createProviderAccess(
 ): ProviderAccess | null {
   if (config.PROVIDER_API_KEY === undefined) return null;
   const metrics = createProviderMetrics(registry);
+  const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
+  // With a key the reconciler polls, so its lag is worth a metric.
+  createReconcileLagGauge(registry, redis, keys);
   const limiter = createRedisRateLimiter({
     redis,
-    key: relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME).providerRate,
+    key: keys.providerRate,
     ratePerSecond: config.PROVIDER_RPS,
     burst: config.PROVIDER_BURST,
   });
