@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import type { MediaStoredEvent, RelayEvent, TaskConflictEvent, TaskFailedEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
@@ -69,11 +70,15 @@ const ofType = <T extends RelayEvent['type']>(events: RelayEvent[], type: T) =>
 
 describe('verification on (a provider API key is set)', () => {
   it("a forged callback's media are never fetched: the provider's video is stored, task.conflict resolved by provider_api", async () => {
-    stack = await startStack(backing, verifiedEnv());
+    const logs = new PassThrough();
+    const lines: string[] = [];
+    logs.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+    stack = await startStack(backing, { ...verifiedEnv(), LOG_LEVEL: 'warn' }, { workerLogDestination: logs });
     const taskId = newTaskId();
     const real = providerKnows(taskId);
-    // The attacker's media, served by the simulator too, under another id (other bytes).
-    const evilVideo = backing.media.url(`evil-${taskId}`, 'video', { size: VIDEO });
+    // The attacker's media, served by the simulator too, under another id (other bytes), with a
+    // query string that must never reach a log line.
+    const evilVideo = `${backing.media.url(`evil-${taskId}`, 'video', { size: VIDEO })}&sig=attacker-secret`;
     const evilCover = backing.media.url(`evil-${taskId}`, 'cover', { size: COVER });
     expect((await stack.deliver(successWith(taskId, evilVideo, evilCover))).body.status).toBe('received');
 
@@ -101,6 +106,18 @@ describe('verification on (a provider API key is set)', () => {
     expect(task?.content?.video_url).toBe(backing.media.origin + backing.media.pathOf(taskId, 'video'));
     const metrics = (await opsGet(stack, '/metrics')).text;
     expect(metricValue(metrics, 'relay_callback_verification_total{result="disagree"}')).toBe(1);
+    // The security event: one warn line with the task id, the redacted differences, no query strings.
+    const security = lines.map((line) => JSON.parse(line)).filter((entry) => entry.security === 'callback_mismatch');
+    expect(security).toHaveLength(1);
+    expect(security[0]).toMatchObject({
+      level: 40,
+      task_id: taskId,
+      differences: [
+        { field: 'video_url', differs_in: 'path', callback: evilVideo.split('?')[0] },
+        { field: 'image_url', differs_in: 'path' },
+      ],
+    });
+    expect(lines.join('\n')).not.toMatch(/sig=|size=/);
 
     // The provider's own callback, arriving later, is a duplicate of what was stored.
     const late = await stack.deliver(
