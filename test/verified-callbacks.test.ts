@@ -177,6 +177,28 @@ describe('verification on (a provider API key is set)', () => {
     expect(await stack.task(taskId)).toMatchObject({ status: 'failed', accepted_outcome: 'failure' });
   });
 
+  it("a forged failure for a task the API says succeeded: the provider's media are stored, no task.failed", async () => {
+    stack = await startStack(backing, verifiedEnv());
+    const taskId = newTaskId();
+    providerKnows(taskId);
+    const forgedFailure = {
+      code: 400,
+      msg: 'Your prompt was caught by our AI moderator.',
+      data: { task_id: taskId, video_id: '', video_url: '', image_url: '' },
+    };
+    expect((await stack.deliver(forgedFailure)).body.status).toBe('received');
+    const events = await stack.waitForEvents(2);
+    expect(ofType(events, 'task.failed')).toEqual([]);
+    expect(ofType(events, 'task.conflict')[0]).toMatchObject({
+      accepted: { outcome: 'failure', code: 400 },
+      conflicting: { outcome: 'success' },
+      resolution: { kept: 'conflicting', by: 'provider_api' },
+    });
+    const [stored] = ofType(events, 'media.stored') as MediaStoredEvent[];
+    expect(stored?.objects.find((o) => o.kind === 'video')?.sha256).toBe(await generatedSha256('video', VIDEO, taskId));
+    expect(await stack.task(taskId)).toMatchObject({ status: 'stored', accepted_outcome: 'success' });
+  });
+
   it('the API still generating: the job is retried and stores once the simulator finishes', async () => {
     stack = await startStack(backing, { ...verifiedEnv(), JOB_ATTEMPTS: '12', JOB_BACKOFF_MS: '40' });
     const taskId = newTaskId();
