@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createDashboardMetrics } from '@runway-relay/dashboard';
+import { createProviderMetrics } from '@runway-relay/provider-client';
 import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
-import { createWorkerMetrics } from '@runway-relay/worker';
+import { createReconcileLagGauge, createVerificationMetrics, createWorkerMetrics } from '@runway-relay/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildTestIngress, type TestIngress } from './helpers/ingress.js';
@@ -82,7 +83,13 @@ beforeAll(async () => {
   ingress = await buildTestIngress(redis.url);
   const scraped = await ingress.ops.inject({ method: 'GET', url: '/metrics' });
   expect(scraped.statusCode).toBe(200);
-  const worker = await createWorkerMetrics(async () => ({ waiting: 0 })).registry.metrics();
+  // The worker's registry as a worker with a provider API key fills it: the provider client's
+  // metrics, callback verification and the reconciler's lag (read from the real Redis).
+  const workerRegistry = createWorkerMetrics(async () => ({ waiting: 0 })).registry;
+  createProviderMetrics(workerRegistry);
+  createVerificationMetrics(workerRegistry);
+  createReconcileLagGauge(workerRegistry, ingress.redis, ingress.keys);
+  const worker = await workerRegistry.metrics();
   const dashboard = await createDashboardMetrics().registry.metrics();
   exposed = new Set([...seriesNames(scraped.body), ...seriesNames(worker), ...seriesNames(dashboard)]);
 });

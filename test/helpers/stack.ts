@@ -60,7 +60,7 @@ export type StackBacking = Pick<Backing, 's3' | 'media'> & { redis: { url: strin
 export async function startStack(
   backing: StackBacking,
   env: Record<string, string> = {},
-  options: { loopbackIsPublic?: boolean } = {},
+  options: { loopbackIsPublic?: boolean; workerLogDestination?: NodeJS.WritableStream } = {},
 ): Promise<Stack> {
   const prefix = env.QUEUE_PREFIX ?? uniquePrefix();
   const stream = `${prefix}:events`;
@@ -70,7 +70,10 @@ export async function startStack(
     backing.redis.url,
     backing.s3,
     { S3_PREFIX: objectPrefix(prefix), ...policy },
-    options,
+    {
+      ...(options.loopbackIsPublic ? { loopbackIsPublic: true } : {}),
+      ...(options.workerLogDestination ? { logDestination: options.workerLogDestination } : {}),
+    },
   );
   const events = () => readEvents(ingress.config, stream);
   return {

@@ -16,6 +16,11 @@ export interface OpsRoutesOptions {
    * returns a text, `/readyz` answers 503 with it under `start`.
    */
   starting?: () => string | undefined;
+  /**
+   * Facts shown in `/readyz`'s body next to the checks (e.g. `provider_verify: "off"`); they
+   * describe the configuration and never make it answer 503.
+   */
+  info?: Record<string, string>;
 }
 
 /**
@@ -41,7 +46,7 @@ export function registerOpsRoutes(app: FastifyInstance, options: OpsRoutesOption
     const ready = results.every(([, result]) => result === 'ok');
     return reply
       .code(ready ? 200 : 503)
-      .send({ status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
+      .send({ ...options.info, status: ready ? 'ready' : 'not_ready', checks: Object.fromEntries(results) });
   });
   app.get('/metrics', { logLevel: 'warn' }, async (_request, reply) => {
     return reply.type(options.registry.contentType).send(await options.registry.metrics());

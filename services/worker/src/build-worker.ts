@@ -1,4 +1,4 @@
-import { eventsStreamFor, relayKeys, type WorkerConfig } from '@runway-relay/contracts';
+import { eventsStreamFor, providerVerifyOn, relayKeys, type WorkerConfig } from '@runway-relay/contracts';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
 import type { Worker } from 'bullmq';
@@ -7,6 +7,9 @@ import { downloadOptionsFromConfig } from './download/index.js';
 import { startMemoryRelief } from './memory-relief.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
+import { createCallbackVerifier, createVerificationMetrics } from './provider/callback-verifier.js';
+import type { ProviderAccess } from './provider/provider-access.js';
+import { createTaskRegistry } from './reconcile/task-registry.js';
 import { createStoreReadiness } from './storage/store-readiness.js';
 import { createTaskStore } from './task-store.js';
 import { createCallbackWorker } from './worker.js';
@@ -20,6 +23,27 @@ export interface BuildWorkerOptions {
   /** The download agent (see `createSafeAgent`). */
   agent: Dispatcher;
   metrics: WorkerMetrics;
+  /** The provider's API (null without a key); callbacks are verified against it when `PROVIDER_VERIFY` is on. */
+  provider?: ProviderAccess | null;
+}
+
+/** The verifier of callbacks, when `PROVIDER_VERIFY` is on (docs/security.md, "Verified callbacks"). */
+function verifierOf(options: BuildWorkerOptions, deps: Omit<ProcessorDeps, 'verifier'>) {
+  const { config, provider } = options;
+  if (!provider || !providerVerifyOn(config)) return undefined;
+  const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
+  const ttlSeconds = config.TASK_TTL_DAYS * 86_400;
+  // A task registered for the reconciler names its model; any other is asked as a Runway task.
+  const registry = createTaskRegistry({ redis: deps.redis, keys, afterS: config.RECONCILE_AFTER_S, ttlSeconds });
+  return createCallbackVerifier({
+    client: provider.client,
+    modelOf: async (taskId) => (await registry.get(taskId))?.model ?? 'runway',
+    redis: deps.redis,
+    keys,
+    ttlSeconds,
+    events: deps.events,
+    metrics: createVerificationMetrics(options.metrics.registry),
+  });
 }
 
 /**
@@ -29,7 +53,7 @@ export interface BuildWorkerOptions {
  */
 export function buildWorker(options: BuildWorkerOptions): Worker {
   const { config, logger, redis } = options;
-  const deps: ProcessorDeps = {
+  const base: Omit<ProcessorDeps, 'verifier'> = {
     logger,
     tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
     store: options.store,
@@ -40,6 +64,8 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
     events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
     metrics: options.metrics,
   };
+  const verifier = verifierOf(options, base);
+  const deps: ProcessorDeps = { ...base, ...(verifier ? { verifier } : {}) };
   const worker = createCallbackWorker({
     config,
     connection: redis,

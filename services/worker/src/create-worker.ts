@@ -1,4 +1,4 @@
-import type { WorkerConfig } from '@runway-relay/contracts';
+import { providerVerifyOn, type WorkerConfig } from '@runway-relay/contracts';
 import {
   closeQuietly,
   createLogger,
@@ -21,6 +21,7 @@ import { buildWorker } from './build-worker.js';
 import { createSafeAgent, safeAgentOptionsFromConfig } from './download/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { buildOpsServer } from './ops-server.js';
+import { createProviderAccess } from './provider/provider-access.js';
 import { startUploadSweeper, type UploadSweeper, uploadCleanupReporter } from './storage/upload-sweeper.js';
 
 /** Test-only seams: production has no equivalent. */
@@ -89,6 +90,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
     cleanup: uploadCleanupReporter(logger, metrics),
   });
   const agent = overrides.dispatcher ?? createSafeAgent(safeAgentOptionsFromConfig(config));
+  const provider = createProviderAccess(config, redis, metrics.registry);
   const progress = createStartupProgress();
   const ops = buildOpsServer(
     metrics.registry,
@@ -98,6 +100,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
       storage: () => store.ping(),
     },
     progress.pending,
+    { provider_verify: provider && providerVerifyOn(config) ? 'on' : 'off' },
   );
   const stopping = new AbortController();
   let worker: Worker | undefined;
@@ -119,7 +122,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
       signal: stopping.signal,
     });
     stopping.signal.throwIfAborted();
-    worker = buildWorker({ config, logger, redis, store, agent, metrics });
+    worker = buildWorker({ config, logger, redis, store, agent, metrics, provider });
     // Incomplete uploads of workers killed mid-transfer (a failed transfer aborts its own).
     sweeper = startUploadSweeper({
       store,

@@ -10,6 +10,7 @@ import {
   outcomeEventId,
   type RelayEventType,
   type StoredObject,
+  type TaskState,
 } from '@runway-relay/contracts';
 import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
@@ -18,6 +19,8 @@ import type { DownloadOptions } from './download/index.js';
 import { type ClassifiedFailure, classifyJobError } from './failure.js';
 import { storeMedia } from './media/store-media.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { CallbackVerifier, VerifiedPlan } from './provider/callback-verifier.js';
+import type { MediaUrls } from './provider/verify-callback.js';
 import type { StoreReadiness } from './storage/store-readiness.js';
 import type { TaskStore } from './task-store.js';
 
@@ -34,6 +37,11 @@ export interface ProcessorDeps {
   redis: RedisClient;
   events: EventStreamOptions;
   metrics: WorkerMetrics;
+  /**
+   * Verified callbacks (`PROVIDER_VERIFY`): asks the provider's API before any download and
+   * follows its answer. Absent: the callback's own URLs and outcome are used, as before.
+   */
+  verifier?: CallbackVerifier;
 }
 
 /**
@@ -78,8 +86,11 @@ function eventHeader<T extends RelayEventType>(ctx: Context, type: T) {
   };
 }
 
-async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<void> {
-  const { callback } = ctx.data;
+async function emitFailed(
+  ctx: Context,
+  failure: ClassifiedFailure,
+  provider: { code: number; msg: string } = ctx.data.callback,
+): Promise<void> {
   // The table gives the action; whether a retry helps is the failing error's own word.
   const { action } = failureClass(failure.category);
   await publishEvent(ctx.deps.redis, ctx.deps.events, {
@@ -88,13 +99,13 @@ async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<voi
     category: failure.category,
     retryable: failure.retryable,
     action,
-    provider_code: callback.code,
-    provider_message: callback.msg === '' ? null : callback.msg,
+    provider_code: provider.code,
+    provider_message: provider.msg === '' ? null : provider.msg,
     detail: failure.source === 'provider' ? null : failure.detail,
   });
   // The event is written before the task is marked final: a crash in between re-runs the job,
   // which writes the event again under the same id (at-least-once) instead of losing it.
-  await ctx.deps.tasks.markFailed(callback.task_id, failure.category, failure.detail, ctx.attempt);
+  await ctx.deps.tasks.markFailed(ctx.data.callback.task_id, failure.category, failure.detail, ctx.attempt);
   ctx.deps.metrics.jobs.inc({ outcome: 'failed', category: failure.category });
   ctx.log.warn({ category: failure.category, source: failure.source, detail: failure.detail }, 'task failed');
 }
@@ -119,6 +130,10 @@ async function processFailure(ctx: Context): Promise<JobResult> {
   const { callback } = ctx.data;
   const state = await ctx.deps.tasks.get(callback.task_id);
   ctx.revision = state?.revision ?? 0;
+  // Asked first, so the API can settle an open conflict before the hold below. A task whose
+  // success was accepted is left to that success's job.
+  const plan = state?.accepted_outcome === 'success' ? null : await verifiedPlan(ctx, state);
+  if (plan?.kind === 'store') return processSuccess(ctx, plan.urls);
   const held = await holdIfDisputed(ctx);
   if (held) return held;
   if (state?.accepted_outcome === 'success') {
@@ -126,13 +141,47 @@ async function processFailure(ctx: Context): Promise<JobResult> {
     ctx.deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
     return { status: 'superseded', result: 'superseded by a success callback' };
   }
-  const { category, retryable } = classifyProviderFailure(callback.code, callback.msg);
-  await emitFailed(ctx, { source: 'provider', category, retryable, detail: callback.msg });
+  return emitProviderFailure(ctx, plan ?? callback);
+}
+
+/** Emits the classified `task.failed` of a provider failure with this code and message. */
+async function emitProviderFailure(ctx: Context, said: { code: number; msg: string }): Promise<JobResult> {
+  const { category, retryable } = classifyProviderFailure(said.code, said.msg);
+  await emitFailed(ctx, { source: 'provider', category, retryable, detail: said.msg }, said);
   return { status: 'provider_failure', result: `provider failure: ${category}`, category };
 }
 
+/**
+ * With verification on, what the provider's API says the job must do (docs/security.md,
+ * "Verified callbacks"): null when it is off (or the job came from the API already). A task
+ * the API cannot confirm yet is retried; on the last attempt it fails, nothing unverified
+ * downloaded.
+ */
+async function verifiedPlan(
+  ctx: Context,
+  state: TaskState | null,
+): Promise<Exclude<VerifiedPlan, { kind: 'retry' }> | null> {
+  const { verifier } = ctx.deps;
+  if (!verifier || ctx.data.source === 'poll') return null;
+  const plan = await verifier.settle(ctx.data, state, ctx.log);
+  if (plan.kind !== 'retry') return plan;
+  const failure: ClassifiedFailure = {
+    source: 'worker',
+    category: plan.category,
+    retryable: true,
+    detail: plan.detail,
+  };
+  if (ctx.lastAttempt) {
+    await emitFailed(ctx, failure);
+    throw new UnrecoverableError(`${failure.category}: ${failure.detail}`);
+  }
+  await ctx.deps.tasks.markAttemptFailed(ctx.data.callback.task_id, failure.category, failure.detail);
+  ctx.deps.metrics.jobs.inc({ outcome: 'retry', category: failure.category });
+  throw new Error(failure.detail);
+}
+
 /** A success callback: store the video and the cover (each at most once), then emit `media.stored`. */
-async function processSuccess(ctx: Context): Promise<JobResult> {
+async function processSuccess(ctx: Context, verifiedUrls?: MediaUrls): Promise<JobResult> {
   const { callback } = ctx.data;
   const { deps, log } = ctx;
   const state = await deps.tasks.get(callback.task_id);
@@ -142,12 +191,19 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
     deps.metrics.jobs.inc({ outcome: 'skipped', category: '' });
     return { status: 'already_stored', result: 'already stored, nothing to do' };
   }
+  let urls = verifiedUrls;
+  if (urls === undefined) {
+    const plan = await verifiedPlan(ctx, state);
+    if (plan?.kind === 'fail') return emitProviderFailure(ctx, plan);
+    urls = plan?.urls;
+  }
   await deps.tasks.markProcessing(callback.task_id, ctx.attempt);
   const objects: StoredObject[] = [];
   const missing: MediaStoredEvent['missing'] = [];
   let transferMs = 0;
   for (const [kind, urlOf] of MEDIA) {
-    const url = urlOf(callback);
+    // Verified: the provider API's URLs, never the callback's.
+    const url = urls ? (kind === 'video' ? urls.video : urls.cover) : urlOf(callback);
     if (url === null) continue;
     const existing = state?.[kind];
     if (existing) {

@@ -19,8 +19,33 @@ export const ProviderEnvSchema = z.object({
   PROVIDER_RPS: z.coerce.number().gt(0).max(10_000).default(5),
   /** Requests that may go at once after a quiet spell (the bucket's size). Default 10. */
   PROVIDER_BURST: envInt(10, 1, 100_000),
+  /**
+   * Verified callbacks: before downloading, the worker asks the provider's task-detail API and
+   * uses its answer (docs/security.md, "Verified callbacks"). Unset: on exactly when
+   * `PROVIDER_API_KEY` is set; `true` without a key is a config error (read with {@link providerVerifyOn}).
+   */
+  PROVIDER_VERIFY: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1' || v === 'yes')),
 });
 export type ProviderConfig = z.infer<typeof ProviderEnvSchema>;
+
+/** Whether callbacks are verified against the provider's API: `PROVIDER_VERIFY`, else whether a key is set. */
+export function providerVerifyOn(config: Pick<ProviderConfig, 'PROVIDER_VERIFY' | 'PROVIDER_API_KEY'>): boolean {
+  return config.PROVIDER_VERIFY ?? config.PROVIDER_API_KEY !== undefined;
+}
+
+/** Cross-field rules of {@link ProviderEnvSchema}, called from the worker schema's `superRefine`. */
+export function refineProviderEnv(env: ProviderConfig, ctx: z.RefinementCtx): void {
+  if (env.PROVIDER_VERIFY === true && env.PROVIDER_API_KEY === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['PROVIDER_VERIFY'],
+      message: 'is true but PROVIDER_API_KEY is not set: verifying callbacks needs the provider API key',
+    });
+  }
+}
 
 /** When and how long the reconciler polls a registered task (docs/worker.md, "The reconciler"). */
 export const ReconcileEnvSchema = z.object({

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.js';
+import { providerVerifyOn } from './provider.js';
 import { loadWorkerConfig } from './worker.js';
 
 describe('loadWorkerConfig: the sweep of stale uploads', () => {
@@ -43,5 +44,21 @@ describe('loadWorkerConfig: the provider API and the reconciler', () => {
     expect(() => loadWorkerConfig({ RECONCILE_INTERVAL_S: '600', RECONCILE_MAX_INTERVAL_S: '300' })).toThrow(
       /RECONCILE_MAX_INTERVAL_S: must be at least RECONCILE_INTERVAL_S \(600\)/,
     );
+  });
+});
+
+describe('loadWorkerConfig: PROVIDER_VERIFY', () => {
+  it('is on by default exactly when an API key is set, and can be turned off', () => {
+    expect(providerVerifyOn(loadWorkerConfig({}))).toBe(false);
+    expect(providerVerifyOn(loadWorkerConfig({ PROVIDER_API_KEY: 'sk-1' }))).toBe(true);
+    expect(providerVerifyOn(loadWorkerConfig({ PROVIDER_API_KEY: 'sk-1', PROVIDER_VERIFY: 'false' }))).toBe(false);
+    expect(providerVerifyOn(loadWorkerConfig({ PROVIDER_VERIFY: 'false' }))).toBe(false);
+  });
+
+  it('refuses true without a key, naming both variables', () => {
+    const load = () => loadWorkerConfig({ PROVIDER_VERIFY: 'true' });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(/PROVIDER_VERIFY.*PROVIDER_API_KEY/);
+    expect(() => loadWorkerConfig({ PROVIDER_VERIFY: 'maybe' })).toThrow(/PROVIDER_VERIFY/);
   });
 });

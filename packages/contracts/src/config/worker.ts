@@ -3,7 +3,7 @@ import { CommonEnvSchema, refineCommonEnv } from './common.js';
 import { DeliveryEnvSchema, refineDeliveryEnv } from './delivery.js';
 import { envBoolean, envInt, envList, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
-import { ProviderEnvSchema, ReconcileEnvSchema, refineReconcileEnv } from './provider.js';
+import { ProviderEnvSchema, ReconcileEnvSchema, refineProviderEnv, refineReconcileEnv } from './provider.js';
 
 export const StorageEnvSchema = z.object({
   /** S3 endpoint URL, e.g. http://minio:9000. */
@@ -89,6 +89,7 @@ export const WorkerEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
   })
   .superRefine(refineCommonEnv)
   .superRefine(refineReconcileEnv)
+  .superRefine(refineProviderEnv)
   .superRefine(refineDeliveryEnv)
   .superRefine((env, ctx) => {
     if (env.S3_STALE_UPLOAD_S * 1000 <= env.DOWNLOAD_MAX_DURATION_MS) {

@@ -1,0 +1,223 @@
+import {
+  buildConflictEvent,
+  type CallbackJob,
+  CallbackJobSchema,
+  type CallbackSummary,
+  type ConflictRecord,
+  callbackFingerprint,
+  type FailureCategory,
+  RawCallbackSchema,
+  type RelayKeys,
+  summarizeCallback,
+  type TaskState,
+} from '@runway-relay/contracts';
+import type { ProviderClient, TaskDetail, TaskModel } from '@runway-relay/provider-client';
+import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
+import { Counter, type Registry } from 'prom-client';
+import { jobFromPoll } from '../reconcile/poll-job.js';
+import { type Difference, type MediaUrls, verifyAgainstProvider } from './verify-callback.js';
+
+/**
+ * What a job does once the provider's API has been asked:
+ * - `store`: download these URLs (the API's, never the callback's);
+ * - `fail`: the API says the task failed, with its code and message;
+ * - `retry`: the API could not confirm yet (still running, or unreachable): try the job later.
+ */
+export type VerifiedPlan =
+  | { kind: 'store'; urls: MediaUrls }
+  | { kind: 'fail'; code: number; msg: string }
+  | { kind: 'retry'; category: FailureCategory; detail: string };
+
+export interface CallbackVerifier {
+  /**
+   * Asks the provider about the job's task and settles what the job does. A disagreement is
+   * recorded on the task (a conflict resolved by `provider_api`), announced as `task.conflict`
+   * and logged as a security event; an open conflict the API settles is resolved the same way.
+   */
+  settle(job: CallbackJob, state: TaskState | null, log: Logger): Promise<VerifiedPlan>;
+}
+
+export interface CallbackVerifierDeps {
+  client: Pick<ProviderClient, 'taskDetail'>;
+  /** The model whose task-detail endpoint answers about a task (the reconciler's registry knows). */
+  modelOf: (taskId: string) => Promise<TaskModel>;
+  redis: RedisClient;
+  keys: RelayKeys;
+  /** Life of task records, seconds (`TASK_TTL_DAYS`). */
+  ttlSeconds: number;
+  events: EventStreamOptions;
+  metrics: VerificationMetrics;
+  now?: () => number;
+}
+
+export type VerificationMetrics = ReturnType<typeof createVerificationMetrics>;
+
+/** `relay_callback_verification_total{result}`: agree, disagree, not_final, unavailable. */
+export function createVerificationMetrics(registry: Registry) {
+  return {
+    verifications: new Counter({
+      name: 'relay_callback_verification_total',
+      help: 'Callbacks checked against the provider API before download, by result (agree, disagree, not_final, unavailable); disagree is a security event',
+      labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+  };
+}
+
+/** The job the provider's answer would have made: the same schema, so its fingerprint matches the real callback's. */
+export function jobFromDetail(detail: TaskDetail, nowMs: number): CallbackJob {
+  if (detail.state === 'success') return jobFromPoll(detail, nowMs);
+  // A failure's code decides its classification; a fail without one (or with 200) is a provider error.
+  const code = detail.failCode !== null && detail.failCode !== 200 ? detail.failCode : 500;
+  const callback = RawCallbackSchema.parse({ code, msg: detail.failMsg, data: { task_id: detail.taskId } });
+  const model = detail.model === 'aleph' ? '/api/v1/aleph/record-info' : '/api/v1/runway/record-detail';
+  return CallbackJobSchema.parse({
+    v: 1,
+    source: 'poll',
+    callback,
+    receipt: {
+      received_at: new Date(nowMs).toISOString(),
+      request_id: `verify-${detail.taskId}-${nowMs}`,
+      source_ip: '',
+      auth: ['provider_api'],
+      path: model,
+    },
+    extra: {},
+  });
+}
+
+/** The accepted-callback fields of the task record (as the ingress's claim writes them). */
+function acceptedFields(truth: CallbackJob, fingerprint: string, summary: CallbackSummary) {
+  const { callback } = truth;
+  return {
+    accepted_outcome: callback.outcome,
+    code: callback.code,
+    msg: callback.msg,
+    video_id: callback.video_id ?? '',
+    content_fp: fingerprint,
+    content: JSON.stringify(summary),
+  };
+}
+
+export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVerifier {
+  const now = deps.now ?? Date.now;
+  const count = (result: string) => deps.metrics.verifications.inc({ result });
+
+  /** Closes the task's conflict in the API's favour, once per distinct answer; true when it was new. */
+  const recordDisagreement = async (job: CallbackJob, state: TaskState | null, truth: CallbackJob) => {
+    const taskId = job.callback.task_id;
+    const fingerprint = callbackFingerprint(truth.callback);
+    if (state?.conflict_state === 'resolved' && state.content_fp === fingerprint) return false;
+    const summary = summarizeCallback(truth.callback, truth.receipt.received_at);
+    const accepted = state?.content ?? summarizeCallback(job.callback, job.receipt.received_at);
+    const record: ConflictRecord = { fingerprint, summary, job: truth };
+    const key = deps.keys.task(taskId);
+    // The API's answer becomes the accepted callback: the provider's own (retried) callback
+    // is then a duplicate, not a new conflict.
+    await deps.redis
+      .multi()
+      .hset(key, {
+        conflict: JSON.stringify(record),
+        conflict_state: 'resolved',
+        resolution: 'conflicting:provider_api',
+        ...acceptedFields(truth, fingerprint, summary),
+        updated_at: now(),
+      })
+      .hincrby(key, 'conflicts', 1)
+      .expire(key, deps.ttlSeconds)
+      .exec();
+    await publishEvent(
+      deps.redis,
+      deps.events,
+      buildConflictEvent({
+        taskId,
+        accepted,
+        conflicting: summary,
+        conflictingFingerprint: fingerprint,
+        resolution: { kept: 'conflicting', by: 'provider_api' },
+      }),
+    );
+    return true;
+  };
+
+  /** An open conflict whose accepted side the API confirms: closed, keeping the accepted callback. */
+  const resolveOpenConflict = async (taskId: string, state: TaskState, log: Logger) => {
+    const { conflict, content } = state;
+    if (state.conflict_state !== 'open' || conflict === undefined || content === undefined) return;
+    const key = deps.keys.task(taskId);
+    await deps.redis
+      .multi()
+      .hset(key, { conflict_state: 'resolved', resolution: 'accepted:provider_api', updated_at: now() })
+      .expire(key, deps.ttlSeconds)
+      .exec();
+    await publishEvent(
+      deps.redis,
+      deps.events,
+      buildConflictEvent({
+        taskId,
+        accepted: content,
+        conflicting: conflict.summary,
+        conflictingFingerprint: conflict.fingerprint,
+        resolution: { kept: 'accepted', by: 'provider_api' },
+      }),
+    );
+    log.warn({ security: 'callback_mismatch', kept: 'accepted' }, 'open conflict resolved by the provider API');
+  };
+
+  return {
+    async settle(job, state, log) {
+      const taskId = job.callback.task_id;
+      const verification = await verifyAgainstProvider(job, deps.client, await deps.modelOf(taskId));
+      count(verification.kind);
+      switch (verification.kind) {
+        case 'not_final':
+          log.info({ provider_state: verification.state }, 'the provider API says the task is still running: retry');
+          return {
+            kind: 'retry',
+            category: 'provider_error',
+            detail: `provider API reports state ${verification.state} for a ${job.callback.outcome} callback`,
+          };
+        case 'unavailable':
+          log.warn(
+            { kind: verification.error.kind, attempts: verification.error.attempts },
+            'provider API unavailable: the callback is not verified, nothing downloaded',
+          );
+          return {
+            kind: 'retry',
+            category: 'provider_error',
+            detail: `provider API unavailable: ${verification.error.message}`,
+          };
+        case 'agree':
+          if (state) await resolveOpenConflict(taskId, state, log);
+          return verification.urls
+            ? { kind: 'store', urls: verification.urls }
+            : { kind: 'fail', code: job.callback.code, msg: job.callback.msg };
+        case 'disagree': {
+          const truth = jobFromDetail(verification.detail, now());
+          const recorded = await recordDisagreement(job, state, truth);
+          if (recorded) logMismatch(log, job, verification.differences);
+          return truth.callback.outcome === 'success' && verification.detail.video
+            ? {
+                kind: 'store',
+                urls: { video: verification.detail.video.videoUrl, cover: verification.detail.video.imageUrl },
+              }
+            : { kind: 'fail', code: truth.callback.code, msg: truth.callback.msg };
+        }
+      }
+    },
+  };
+}
+
+/** The security event: who sent what (redacted), never a full URL or a query string. */
+function logMismatch(log: Logger, job: CallbackJob, differences: Difference[]): void {
+  log.warn(
+    {
+      security: 'callback_mismatch',
+      differences,
+      request_id: job.receipt.request_id,
+      source_ip: job.receipt.source_ip,
+      auth: job.receipt.auth,
+    },
+    "callback disagrees with the provider API: the API's answer is used",
+  );
+}
