@@ -96,6 +96,13 @@ const consuming = runFanOutConsumer({
 await worker.waitUntilReady();
 process.stdout.write('delivery worker ready\n');
 
+// The benchmark's memory probe: with --expose-gc, SIGUSR2 collects garbage and prints the
+// process's memory, so "before" and "after" compare what is retained, not what awaits collection.
+process.on('SIGUSR2', () => {
+  (globalThis as { gc?: () => void }).gc?.();
+  process.stdout.write(`memory ${JSON.stringify(process.memoryUsage())}\n`);
+});
+
 process.once('SIGTERM', () => {
   stop.abort();
   void (async () => {
