@@ -3,9 +3,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createDashboardMetrics } from '@runway-relay/dashboard';
+import { createDeliveryMetrics } from '@runway-relay/delivery';
 import { createProviderMetrics } from '@runway-relay/provider-client';
 import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
 import { createReconcileLagGauge, createVerificationMetrics, createWorkerMetrics } from '@runway-relay/worker';
+import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildTestIngress, type TestIngress } from './helpers/ingress.js';
@@ -15,6 +17,8 @@ import { buildTestIngress, type TestIngress } from './helpers/ingress.js';
  * say (promtool, from Debian's prometheus package; .ci/run installs it), and every metric the
  * rules and the Grafana dashboard query is one the services really expose — read from a real
  * ingress's /metrics (against a testkit Redis) and from the worker's and dashboard's registries.
+ * The webhook delivery metrics are read from packages/delivery's own createDeliveryMetrics on a
+ * fresh registry: the names are the package's whether or not a root has wired them yet.
  */
 
 const run = promisify(execFile);
@@ -91,7 +95,16 @@ beforeAll(async () => {
   createReconcileLagGauge(workerRegistry, ingress.redis, ingress.keys);
   const worker = await workerRegistry.metrics();
   const dashboard = await createDashboardMetrics().registry.metrics();
-  exposed = new Set([...seriesNames(scraped.body), ...seriesNames(worker), ...seriesNames(dashboard)]);
+  const deliveryRegistry = new Registry();
+  createDeliveryMetrics(deliveryRegistry);
+  const delivery = await deliveryRegistry.metrics();
+  expect(delivery).toContain('relay_webhook_messages_delivered_total');
+  exposed = new Set([
+    ...seriesNames(scraped.body),
+    ...seriesNames(worker),
+    ...seriesNames(dashboard),
+    ...seriesNames(delivery),
+  ]);
 });
 afterAll(async () => {
   await ingress?.close();
@@ -156,7 +169,12 @@ describe('deploy/grafana/runway-relay.json', () => {
     const histogramsShown = (name: string) => used.has(`${name}_bucket`) || used.has(`${name}_count`);
     for (const name of relayMetrics) expect(used.has(name) || histogramsShown(name), name).toBe(true);
     // The histograms themselves, by their base name.
-    for (const name of ['relay_callback_ack_seconds', 'relay_download_duration_seconds'])
+    for (const name of [
+      'relay_callback_ack_seconds',
+      'relay_download_duration_seconds',
+      'relay_webhook_attempt_duration_seconds',
+      'relay_webhook_attempt_number',
+    ])
       expect(histogramsShown(name), name).toBe(true);
   });
 });

@@ -3,11 +3,22 @@ import type { BreakerState } from './breaker.js';
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
+/** Jobs of the `deliveries` queue by state, e.g. `() => core.queue.getJobCounts(...DELIVERY_QUEUE_STATES)`. */
+export type DeliveryQueueDepth = () => Promise<Record<string, number>>;
+
+/** The states `relay_webhook_queue_jobs` is meant to show: the backlog (waiting, delayed) and what ran out. */
+export const DELIVERY_QUEUE_STATES = ['waiting', 'delayed', 'active', 'failed'] as const;
+
 /**
  * Delivery metrics, registered on the caller's registry (the worker's). Labels carry endpoint
- * ids, which operators create: a bounded set.
+ * ids, which operators create: a bounded set. `queueDepth`, when given, is read at scrape for
+ * `relay_webhook_queue_jobs` (the backlog alert of deploy/prometheus/alerts.yml reads it).
  */
-export function createDeliveryMetrics(registry: Registry, breakerStates?: () => Promise<Record<string, BreakerState>>) {
+export function createDeliveryMetrics(
+  registry: Registry,
+  breakerStates?: () => Promise<Record<string, BreakerState>>,
+  queueDepth?: DeliveryQueueDepth,
+) {
   return {
     delivered: new Counter({
       name: 'relay_webhook_messages_delivered_total',
@@ -46,6 +57,20 @@ export function createDeliveryMetrics(registry: Registry, breakerStates?: () => 
           for (const [endpoint_id, state] of Object.entries(await breakerStates())) {
             this.set({ endpoint_id }, BREAKER_VALUE[state]);
           }
+        } catch {
+          // Redis away: keep the last values rather than failing the scrape.
+        }
+      },
+    }),
+    queueJobs: new Gauge({
+      name: 'relay_webhook_queue_jobs',
+      help: 'Jobs in the deliveries queue by state (delayed includes retries waiting out their backoff and open breakers)',
+      labelNames: ['state'] as const,
+      registers: [registry],
+      async collect() {
+        if (!queueDepth) return;
+        try {
+          for (const [state, count] of Object.entries(await queueDepth())) this.set({ state }, count);
         } catch {
           // Redis away: keep the last values rather than failing the scrape.
         }
