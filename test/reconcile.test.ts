@@ -1,4 +1,4 @@
-import { claimTask, defineClaimCommand } from '@runway-relay/admission';
+import { claimTask, createTaskRegistry, defineClaimCommand } from '@runway-relay/admission';
 import {
   CallbackJobSchema,
   callbackJobOptions,
@@ -12,7 +12,6 @@ import { buildCallback, type MediaServer, startMediaServer } from '@runway-relay
 import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import {
   createPollEnqueuer,
-  createTaskRegistry,
   installReconcileScheduler,
   type ReconcileFailure,
   type ReconcilePassDeps,

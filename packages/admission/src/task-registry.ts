@@ -1,7 +1,9 @@
 import type { RelayKeys } from '@runway-relay/contracts';
-import type { TaskModel } from '@runway-relay/provider-client';
 import type { RedisClient } from '@runway-relay/runtime';
 import { z } from 'zod';
+
+/** The model whose task-detail endpoint answers about a task (the provider client's `TaskModel`). */
+export type RegisteredModel = 'runway' | 'aleph';
 
 /**
  * Free-form labels stored with a registered task (who submitted it, for what), plus the model
@@ -59,7 +61,7 @@ export interface RegisteredTask {
   taskId: string;
   /** ms since the epoch. */
   registeredAt: number;
-  model: TaskModel;
+  model: RegisteredModel;
   metadata: TaskMetadata;
   polls: number;
   intervalS: number;
@@ -70,7 +72,8 @@ export interface RegisteredTask {
 }
 
 /**
- * Tasks the reconciler watches (docs/worker.md, "The reconciler"). Each has a hash; the open
+ * Tasks the reconciler watches (docs/worker.md, "The reconciler"). It lives in a package because the dashboard registers
+ * tasks (its admin API) and the worker polls and ends them. Each has a hash; the open
  * ones are in a sorted set scored by the time of their next poll (ms), so a pass reads only
  * the tasks that are due: O(due · log open), never a scan of every task.
  */
