@@ -7,7 +7,7 @@ import {
   relayKeys,
 } from '@runway-relay/contracts';
 import { createProviderClient, createRedisRateLimiter } from '@runway-relay/provider-client';
-import { createLogger } from '@runway-relay/runtime';
+import { createLogger, parseStreamEntry } from '@runway-relay/runtime';
 import { buildCallback, type MediaServer, startMediaServer } from '@runway-relay/simulator';
 import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import {
@@ -213,6 +213,7 @@ describe('poll → dedupe claim → callbacks queue', () => {
       queue,
       jobOptions: callbackJobOptions(config),
       ttlSeconds: 30 * 86_400,
+      events: { stream: `${prefix}:events`, maxlen: 1000 },
     });
     const id = unique('late');
     const media = { video: sim.url(id, 'video'), image: sim.url(id, 'cover'), videoId: 'vid-late' };
@@ -251,6 +252,59 @@ describe('poll → dedupe claim → callbacks queue', () => {
     const claim = await claimTask(proc.redis, proc.keys, { job: callbackJob, nowMs: Date.now(), ttlSeconds: 3600 });
     expect(claim.decision).toBe('duplicate');
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
+  });
+
+  it('a poll that disagrees with an accepted callback holds the task and publishes task.conflict', async () => {
+    const prefix = unique('conflict');
+    const proc = processFor(prefix);
+    const config = loadWorkerConfig({ QUEUE_PREFIX: prefix });
+    const queue = new Queue(config.QUEUE_NAME, { connection: proc.redis, prefix });
+    cleanups.push(() => queue.close());
+    const stream = `${prefix}:events`;
+    const enqueue = createPollEnqueuer({
+      redis: proc.redis,
+      keys: proc.keys,
+      queue,
+      jobOptions: callbackJobOptions(config),
+      ttlSeconds: 30 * 86_400,
+      events: { stream, maxlen: 1000 },
+    });
+    const id = unique('disagree');
+    // The callback the relay accepted first names other media than the provider's API does.
+    const forged = { video: 'https://cdn.example/forged.mp4', image: 'https://cdn.example/forged.png', videoId: 'v' };
+    defineClaimCommand(proc.redis);
+    const callbackJob = CallbackJobSchema.parse({
+      v: 1,
+      callback: RawCallbackSchema.parse(buildCallback('success', id, forged)),
+      receipt: {
+        received_at: new Date().toISOString(),
+        request_id: 'r',
+        source_ip: '127.0.0.1',
+        auth: ['none'],
+        path: '/callbacks/runway',
+      },
+      extra: {},
+    });
+    expect(
+      (await claimTask(proc.redis, proc.keys, { job: callbackJob, nowMs: Date.now(), ttlSeconds: 3600 })).decision,
+    ).toBe('new');
+    sim.tasks.put({
+      taskId: id,
+      state: 'success',
+      videoId: 'v',
+      videoUrl: sim.url(id, 'video'),
+      imageUrl: sim.url(id, 'cover'),
+    });
+    await proc.registry.register(id, {}, T0);
+    const decisions: unknown[] = [];
+    await reconcilePass({
+      ...passDeps(proc, DUE, { jobs: [], failures: [] }),
+      enqueue: async (job) => decisions.push(await enqueue(job)),
+    });
+    expect(decisions).toEqual(['conflict']);
+    const entries = await proc.redis.xrange(stream, '-', '+');
+    const events = entries.map(([, fields]) => parseStreamEntry(fields));
+    expect(events).toMatchObject([{ type: 'task.conflict', task_id: id, state: 'open' }]);
   });
 });
 

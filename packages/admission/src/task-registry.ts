@@ -1,4 +1,4 @@
-import type { RelayKeys } from '@runway-relay/contracts';
+import { type RelayKeys, TaskLabelsSchema } from '@runway-relay/contracts';
 import type { RedisClient } from '@runway-relay/runtime';
 import { z } from 'zod';
 
@@ -9,13 +9,13 @@ export type RegisteredModel = 'runway' | 'aleph';
  * Free-form labels stored with a registered task (who submitted it, for what), plus the model
  * whose task-detail endpoint answers about it (`model`: `runway`, the default, or `aleph`).
  */
-export const TaskMetadataSchema = z
-  .record(z.string().max(64), z.string().max(1024))
-  .refine((meta) => Object.keys(meta).length <= 32, 'at most 32 entries')
-  .refine((meta) => meta.model === undefined || meta.model === 'runway' || meta.model === 'aleph', {
+export const TaskMetadataSchema = TaskLabelsSchema.refine(
+  (meta) => meta.model === undefined || meta.model === 'runway' || meta.model === 'aleph',
+  {
     message: 'model must be runway or aleph',
     path: ['model'],
-  });
+  },
+);
 export type TaskMetadata = z.infer<typeof TaskMetadataSchema>;
 
 /**
