@@ -1,3 +1,4 @@
+import type { TaskRegistry } from '@runway-relay/admission';
 import { eventsStreamFor, relayKeys, type WorkerConfig } from '@runway-relay/contracts';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
@@ -8,7 +9,7 @@ import { startMemoryRelief } from './memory-relief.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
 import { createStoreReadiness } from './storage/store-readiness.js';
-import { createTaskStore } from './task-store.js';
+import { createTaskStore, type TaskStore } from './task-store.js';
 import { createCallbackWorker } from './worker.js';
 
 export interface BuildWorkerOptions {
@@ -20,6 +21,10 @@ export interface BuildWorkerOptions {
   /** The download agent (see `createSafeAgent`). */
   agent: Dispatcher;
   metrics: WorkerMetrics;
+  /** The reconciler's registry (labels on events, `markTerminal` when a task ends). */
+  registry?: TaskRegistry;
+  /** The task store; one is made from config otherwise. */
+  tasks?: TaskStore;
 }
 
 /**
@@ -31,7 +36,9 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
   const { config, logger, redis } = options;
   const deps: ProcessorDeps = {
     logger,
-    tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
+    tasks:
+      options.tasks ??
+      createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
     store: options.store,
     readiness: createStoreReadiness(() => options.store.ping()),
     objectPrefix: config.S3_PREFIX,
@@ -39,6 +46,7 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
     redis,
     events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
     metrics: options.metrics,
+    ...(options.registry ? { registry: options.registry } : {}),
   };
   const worker = createCallbackWorker({
     config,

@@ -10,6 +10,7 @@ export * from './reconcile/poll-job.js';
 export * from './reconcile/reconcile-failure.js';
 export * from './reconcile/reconcile-pass.js';
 export * from './reconcile/reconcile-scheduler.js';
+export * from './reconcile/start-reconciler.js';
 export * from './storage/store-readiness.js';
 export * from './storage/upload-sweeper.js';
 export * from './task-store.js';

@@ -1,3 +1,4 @@
+import type { TaskRegistry } from '@runway-relay/admission';
 import {
   type Callback,
   type CallbackJob,
@@ -10,6 +11,7 @@ import {
   outcomeEventId,
   type RelayEventType,
   type StoredObject,
+  type TaskLabels,
 } from '@runway-relay/contracts';
 import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
@@ -20,6 +22,16 @@ import { storeMedia } from './media/store-media.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { StoreReadiness } from './storage/store-readiness.js';
 import type { TaskStore } from './task-store.js';
+
+/** The labels registered with a task, as the optional `metadata` of its outcome event. */
+export async function registeredLabels(
+  registry: Pick<TaskRegistry, 'get'> | undefined,
+  taskId: string,
+): Promise<{ metadata?: TaskLabels }> {
+  const registered = await registry?.get(taskId);
+  if (!registered || Object.keys(registered.metadata).length === 0) return {};
+  return { metadata: registered.metadata };
+}
 
 export interface ProcessorDeps {
   logger: Logger;
@@ -34,6 +46,11 @@ export interface ProcessorDeps {
   redis: RedisClient;
   events: EventStreamOptions;
   metrics: WorkerMetrics;
+  /**
+   * The reconciler's registry: a task registered with labels gets them back on its outcome
+   * event, and a stored or failed task leaves the reconciler's open index.
+   */
+  registry?: Pick<TaskRegistry, 'get' | 'markTerminal'>;
 }
 
 /**
@@ -91,10 +108,12 @@ async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<voi
     provider_code: callback.code,
     provider_message: callback.msg === '' ? null : callback.msg,
     detail: failure.source === 'provider' ? null : failure.detail,
+    ...(await registeredLabels(ctx.deps.registry, callback.task_id)),
   });
   // The event is written before the task is marked final: a crash in between re-runs the job,
   // which writes the event again under the same id (at-least-once) instead of losing it.
   await ctx.deps.tasks.markFailed(callback.task_id, failure.category, failure.detail, ctx.attempt);
+  await ctx.deps.registry?.markTerminal(callback.task_id, 'failed');
   ctx.deps.metrics.jobs.inc({ outcome: 'failed', category: failure.category });
   ctx.log.warn({ category: failure.category, source: failure.source, detail: failure.detail }, 'task failed');
 }
@@ -200,10 +219,13 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
     objects,
     timings: { total_ms: Math.max(0, Date.now() - Date.parse(ctx.data.receipt.received_at)), transfer_ms: transferMs },
     missing,
+    ...(ctx.data.source === 'poll' ? { source: 'poll' as const } : {}),
+    ...(await registeredLabels(deps.registry, callback.task_id)),
   });
   // Marked stored only after the event is written (see emitFailed): a duplicate job that
   // finds 'stored' can then skip safely, the event exists.
   await deps.tasks.markStored(callback.task_id);
+  await deps.registry?.markTerminal(callback.task_id, 'stored');
   deps.metrics.jobs.inc({ outcome: 'stored', category: '' });
   log.info({ objects: objects.length }, 'task stored');
   const kinds = objects.map((object) => object.kind).join(' + ');
