@@ -1,0 +1,170 @@
+import type { RelayEvent } from '@runway-relay/contracts';
+import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
+import {
+  freePort,
+  type RedisServerHarness,
+  type S3Harness,
+  startRedisServer,
+  startS3Server,
+  waitFor,
+} from '@runway-relay/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DASHBOARD_PASSWORD,
+  DASHBOARD_USER,
+  dashboardAuth,
+  startTestDashboard,
+  type TestDashboard,
+} from './helpers/dashboard.js';
+import { buildTestIngress, type TestIngress, uniquePrefix } from './helpers/ingress.js';
+import { readEvents, startTestWorker, type TestWorker } from './helpers/worker.js';
+
+const KEY = 'sk-reconcile-e2e';
+const TASKS = 200;
+/** The simulator's callback retry schedule, compressed: 4 tries within about a second. */
+const RETRY_DELAYS_MS = [100, 200, 400];
+
+let redis: RedisServerHarness;
+let s3: S3Harness;
+let sim: MediaServer;
+let dashboard: TestDashboard | undefined;
+let worker: TestWorker | undefined;
+let ingress: TestIngress | undefined;
+
+beforeAll(async () => {
+  [redis, s3] = await Promise.all([startRedisServer(), startS3Server({ buckets: [] })]);
+  sim = await startMediaServer({
+    apiKey: KEY,
+    defaultVideoSize: 16 * 1024,
+    provider: {
+      // Compressed generation: a task is final about 0.3 s after it was submitted.
+      stateMs: { wait: 50, queueing: 50, generating: 200 },
+      failureRatio: 0.2,
+      callbacks: { retries: RETRY_DELAYS_MS.length, retryDelaysMs: RETRY_DELAYS_MS, timeoutMs: 500 },
+    },
+  });
+});
+afterAll(async () => {
+  await dashboard?.close();
+  await worker?.close();
+  await ingress?.close();
+  await sim?.close();
+  await s3?.stop();
+  await redis?.dispose();
+});
+
+const outcomesByTask = (events: RelayEvent[]) => {
+  const counts = new Map<string, number>();
+  for (const event of events) {
+    if (event.type === 'media.stored' || event.type === 'task.failed') {
+      counts.set(event.task_id, (counts.get(event.task_id) ?? 0) + 1);
+    }
+  }
+  return counts;
+};
+
+describe('reconciliation end to end', () => {
+  it('every task submitted through the dashboard ends stored or failed, once, with the ingress down past the callback retries', async () => {
+    const prefix = uniquePrefix();
+    const stream = `${prefix}:events`;
+    const ingressPort = await freePort();
+    const shared = {
+      QUEUE_PREFIX: prefix,
+      EVENTS_STREAM: stream,
+      PROVIDER_API_URL: sim.origin,
+      PROVIDER_API_KEY: KEY,
+      PROVIDER_RPS: '500',
+      PROVIDER_BURST: '100',
+      // Compressed reconciler: first poll 2 s after registration, then every 1-2 s, a pass a second.
+      RECONCILE_AFTER_S: '2',
+      RECONCILE_INTERVAL_S: '1',
+      RECONCILE_MAX_INTERVAL_S: '2',
+      RECONCILE_PASS_S: '1',
+    };
+    dashboard = await startTestDashboard({
+      REDIS_URL: redis.url,
+      DASHBOARD_USER,
+      DASHBOARD_PASSWORD,
+      NODE_ENV: 'test',
+      // The ingress is down: nothing listens on this port until the provider gave up.
+      PUBLIC_CALLBACK_URL: `http://127.0.0.1:${ingressPort}/callbacks/runway`,
+      ...shared,
+    });
+    const started = await startTestWorker(redis.url, s3, { S3_PREFIX: prefix, ...shared }, { loopbackIsPublic: true });
+    worker = started;
+
+    const submitted: string[] = [];
+    const lanes = Array.from({ length: 10 }, async (_, lane) => {
+      for (let i = lane; i < TASKS; i += 10) {
+        const res = await dashboard?.app.inject({
+          method: 'POST',
+          url: '/api/generate',
+          headers: { ...dashboardAuth, 'content-type': 'application/json' },
+          payload: JSON.stringify({
+            prompt: `clip ${i}`,
+            duration: 5,
+            quality: '720p',
+            aspectRatio: '16:9',
+            metadata: { batch: 'e2e', index: String(i) },
+          }),
+        });
+        expect(res?.statusCode).toBe(201);
+        submitted.push((res?.json() as { task_id: string }).task_id);
+      }
+    });
+    await Promise.all(lanes);
+    expect(new Set(submitted).size).toBe(TASKS);
+
+    // The provider finishes every task and exhausts its retries against the closed port.
+    await waitFor(() => sim.lifecycle.deliveries().length === TASKS, {
+      timeoutMs: 30_000,
+      description: 'callbacks given up',
+    });
+    await sim.lifecycle.settled();
+    expect(sim.lifecycle.deliveries().filter((d) => d.delivered)).toEqual([]);
+    const retries = sim.lifecycle.deliveries().map((d) => d.attempts.length);
+    expect(Math.min(...retries)).toBe(RETRY_DELAYS_MS.length + 1);
+    // Only now does the ingress come back, on the URL the provider was given.
+    ingress = await buildTestIngress(redis.url, {
+      QUEUE_PREFIX: prefix,
+      EVENTS_STREAM: stream,
+      INGRESS_PORT: String(ingressPort),
+    });
+
+    const events = await waitFor(
+      async () => {
+        const all = await readEvents(started.config, stream);
+        return outcomesByTask(all).size >= TASKS ? all : null;
+      },
+      { timeoutMs: 90_000, intervalMs: 500, description: `${TASKS} tasks to end` },
+    );
+    // A little longer: a second outcome of any task would show up now.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const final = await readEvents(started.config, stream);
+    const counts = outcomesByTask(final);
+    expect([...counts.keys()].sort()).toEqual([...submitted].sort());
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(final.length).toBeGreaterThanOrEqual(events.length);
+
+    const stored = final.filter((e) => e.type === 'media.stored');
+    const failed = final.filter((e) => e.type === 'task.failed');
+    const failedTasks = sim.tasks.list().filter((t) => t.state === 'fail').length;
+    expect(stored.length).toBe(TASKS - failedTasks);
+    expect(failed.length).toBe(failedTasks);
+    // Recovered by polling: each stored event says so and carries the labels registered with it.
+    expect(stored.every((e) => e.source === 'poll' && e.metadata?.batch === 'e2e')).toBe(true);
+    expect(failed.every((e) => e.metadata?.batch === 'e2e' && e.source === 'provider')).toBe(true);
+
+    const polls = submitted.map((id) => sim.api.polls(id));
+    const perTask = polls.reduce((a, b) => a + b, 0) / TASKS;
+    console.log(
+      `reconcile e2e: ${TASKS} tasks, ${stored.length} recovered by polling (stored), ${failed.length} failed (classified from polls); ` +
+        `polls per task: mean ${perTask.toFixed(2)}, max ${Math.max(...polls)}; simulator requests ${JSON.stringify(sim.api.counts())}`,
+    );
+    expect(Math.max(...polls)).toBeLessThanOrEqual(3);
+
+    // The registry's open index is empty: every task left it when it ended.
+    const open = await dashboard.redis.zcard(`${prefix}:relay:poll:due`);
+    expect(open).toBe(0);
+  }, 180_000);
+});
