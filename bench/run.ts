@@ -25,6 +25,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchModule>> = {
   'duplicate-storm': () => import('./duplicate-storm.js'),
   streaming: () => import('./streaming.js'),
   'end-to-end': () => import('./end-to-end.js'),
+  'reconcile-recovery': () => import('./reconcile-recovery.js'),
 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));
