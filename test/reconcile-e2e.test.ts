@@ -1,4 +1,6 @@
-import type { RelayEvent } from '@runway-relay/contracts';
+import { PassThrough } from 'node:stream';
+import { createTaskRegistry } from '@runway-relay/admission';
+import { type RelayEvent, relayKeys } from '@runway-relay/contracts';
 import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
 import {
   freePort,
@@ -16,7 +18,8 @@ import {
   startTestDashboard,
   type TestDashboard,
 } from './helpers/dashboard.js';
-import { buildTestIngress, type TestIngress, uniquePrefix } from './helpers/ingress.js';
+import { buildTestIngress, providerHeaders, type TestIngress, uniquePrefix } from './helpers/ingress.js';
+import { simulatedSuccess } from './helpers/stack.js';
 import { readEvents, startTestWorker, type TestWorker } from './helpers/worker.js';
 
 const KEY = 'sk-reconcile-e2e';
@@ -167,4 +170,53 @@ describe('reconciliation end to end', () => {
     const open = await dashboard.redis.zcard(`${prefix}:relay:poll:due`);
     expect(open).toBe(0);
   }, 180_000);
+
+  it('without PROVIDER_API_KEY the worker says so and polls nothing; a stored task still leaves the registry, its labels on media.stored', async () => {
+    const prefix = uniquePrefix();
+    const stream = `${prefix}:events`;
+    const lines: string[] = [];
+    const destination = new PassThrough();
+    destination.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+    const env = { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream, RECONCILE_AFTER_S: '0', RECONCILE_PASS_S: '1' };
+    const plain = await startTestWorker(
+      redis.url,
+      s3,
+      { S3_PREFIX: prefix, LOG_LEVEL: 'info', ...env },
+      { loopbackIsPublic: true, logDestination: destination },
+    );
+    const front = await buildTestIngress(redis.url, env);
+    try {
+      expect(lines.some((line) => line.includes('PROVIDER_API_KEY unset: the reconciler does not run'))).toBe(true);
+      const keys = relayKeys(prefix, plain.config.QUEUE_NAME);
+      const registry = createTaskRegistry({ redis: front.inspect, keys, afterS: 0, ttlSeconds: 3600 });
+      const taskId = `nokey-${prefix}`;
+      await registry.register(taskId, { customer: 'acme' });
+      const pollsBefore = sim.api.counts().record_detail ?? 0;
+      const body = simulatedSuccess(sim, taskId, { size: 4096 }, null);
+      const res = await front.app.inject({
+        method: 'POST',
+        url: '/callbacks/runway',
+        headers: providerHeaders(taskId),
+        payload: JSON.stringify(body),
+      });
+      expect(res.statusCode).toBe(200);
+      const [stored] = await waitFor(
+        async () => {
+          const list = (await readEvents(plain.config, stream)).filter((e) => e.type === 'media.stored');
+          return list.length > 0 ? list : null;
+        },
+        { timeoutMs: 20_000, description: 'media.stored' },
+      );
+      expect(stored).toMatchObject({ task_id: taskId, metadata: { customer: 'acme' } });
+      expect(stored && 'source' in stored ? stored.source : undefined).toBeUndefined();
+      expect(await registry.get(taskId)).toMatchObject({ terminalReason: 'stored' });
+      expect(await front.inspect.zscore(keys.pollDue, taskId)).toBeNull();
+      // Two pass periods later, still no poll: there is no reconciler without a key.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(sim.api.counts().record_detail ?? 0).toBe(pollsBefore);
+    } finally {
+      await front.close();
+      await plain.close();
+    }
+  }, 60_000);
 });
