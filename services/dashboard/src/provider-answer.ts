@@ -12,7 +12,7 @@ export function providerFailureAnswer(error: ProviderError): HttpError {
     case 'credits':
       return new HttpError(402, 'provider_credits', `the provider's account has no credits left: ${said}`);
     case 'auth':
-      return new HttpError(502, 'provider_auth', 'the provider refused PROVIDER_API_KEY (401): check the key');
+      return new HttpError(502, 'provider_auth', 'the provider refused PROVIDER_API_KEY (401/403): check the key');
     case 'rate_limited': {
       const seconds = Math.max(1, Math.ceil((error.retryAfterMs ?? 1000) / 1000));
       return new HttpError(503, 'provider_rate_limited', `the provider is rate limiting us: ${said}`, undefined, {

@@ -11,7 +11,6 @@ import {
   outcomeEventId,
   type RelayEventType,
   type StoredObject,
-  type TaskLabels,
 } from '@runway-relay/contracts';
 import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
@@ -20,18 +19,9 @@ import type { DownloadOptions } from './download/index.js';
 import { type ClassifiedFailure, classifyJobError } from './failure.js';
 import { storeMedia } from './media/store-media.js';
 import type { WorkerMetrics } from './metrics.js';
+import { registeredLabels } from './registered-labels.js';
 import type { StoreReadiness } from './storage/store-readiness.js';
 import type { TaskStore } from './task-store.js';
-
-/** The labels registered with a task, as the optional `metadata` of its outcome event. */
-export async function registeredLabels(
-  registry: Pick<TaskRegistry, 'get'> | undefined,
-  taskId: string,
-): Promise<{ metadata?: TaskLabels }> {
-  const registered = await registry?.get(taskId);
-  if (!registered || Object.keys(registered.metadata).length === 0) return {};
-  return { metadata: registered.metadata };
-}
 
 export interface ProcessorDeps {
   logger: Logger;
@@ -108,7 +98,7 @@ async function emitFailed(ctx: Context, failure: ClassifiedFailure): Promise<voi
     provider_code: callback.code,
     provider_message: callback.msg === '' ? null : callback.msg,
     detail: failure.source === 'provider' ? null : failure.detail,
-    ...(await registeredLabels(ctx.deps.registry, callback.task_id)),
+    ...(await registeredLabels(ctx.deps.registry, callback.task_id, ctx.log)),
   });
   // The event is written before the task is marked final: a crash in between re-runs the job,
   // which writes the event again under the same id (at-least-once) instead of losing it.
@@ -220,7 +210,7 @@ async function processSuccess(ctx: Context): Promise<JobResult> {
     timings: { total_ms: Math.max(0, Date.now() - Date.parse(ctx.data.receipt.received_at)), transfer_ms: transferMs },
     missing,
     ...(ctx.data.source === 'poll' ? { source: 'poll' as const } : {}),
-    ...(await registeredLabels(deps.registry, callback.task_id)),
+    ...(await registeredLabels(deps.registry, callback.task_id, log)),
   });
   // Marked stored only after the event is written (see emitFailed): a duplicate job that
   // finds 'stored' can then skip safely, the event exists.

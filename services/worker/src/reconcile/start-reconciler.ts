@@ -3,7 +3,7 @@ import { callbackJobOptions, type RelayKeys, type WorkerConfig } from '@runway-r
 import type { ProviderClient } from '@runway-relay/provider-client';
 import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
-import { registeredLabels } from '../process-job.js';
+import { registeredLabels } from '../registered-labels.js';
 import type { TaskStore } from '../task-store.js';
 import { createPollEnqueuer } from './poll-enqueue.js';
 import { type ReconcileFailure, reconcileFailedEvent } from './reconcile-failure.js';
@@ -31,13 +31,13 @@ export interface ReconcilerOptions {
  * re-emits the same event id.
  */
 export function createReconcileFailureSink(
-  options: Pick<ReconcilerOptions, 'redis' | 'registry' | 'tasks' | 'events'>,
+  options: Pick<ReconcilerOptions, 'redis' | 'registry' | 'tasks' | 'events' | 'logger'>,
 ) {
   return async (failure: ReconcileFailure): Promise<void> => {
     const event = reconcileFailedEvent(failure, Date.now());
     await publishEvent(options.redis, options.events, {
       ...event,
-      ...(await registeredLabels(options.registry, failure.taskId)),
+      ...(await registeredLabels(options.registry, failure.taskId, options.logger)),
     });
     await options.tasks.markFailedByPoll(failure.taskId, {
       category: failure.category,
