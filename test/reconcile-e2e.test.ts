@@ -166,6 +166,16 @@ describe('reconciliation end to end', () => {
     );
     expect(Math.max(...polls)).toBeLessThanOrEqual(3);
 
+    // Failures found by polls are on the task records and in the status index, as the worker's own.
+    const get = (url: string) => dashboard?.app.inject({ method: 'GET', url, headers: dashboardAuth });
+    const listed = (await get('/api/tasks?status=failed&limit=200'))?.json() as { tasks: Array<{ task_id: string }> };
+    expect(listed.tasks.map((t) => t.task_id).sort()).toEqual(failed.map((e) => e.task_id).sort());
+    const one = await get(`/api/tasks/${failed[0]?.task_id}`);
+    expect(one?.statusCode).toBe(200);
+    expect(one?.json()).toMatchObject({ status: 'failed' });
+    const storedView = await get(`/api/tasks/${stored[0]?.task_id}`);
+    expect(storedView?.json()).toMatchObject({ status: 'stored' });
+
     // The registry's open index is empty: every task left it when it ended.
     const open = await dashboard.redis.zcard(`${prefix}:relay:poll:due`);
     expect(open).toBe(0);
