@@ -3,6 +3,7 @@ import {
   CallbackJobSchema,
   callbackJobOptions,
   loadWorkerConfig,
+  parseTaskState,
   RawCallbackSchema,
   relayKeys,
 } from '@runway-relay/contracts';
@@ -12,6 +13,9 @@ import { buildCallback, type MediaServer, startMediaServer } from '@runway-relay
 import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import {
   createPollEnqueuer,
+  createReconcileFailureSink,
+  createTaskStore,
+  gaveUpFailure,
   installReconcileScheduler,
   type ReconcileFailure,
   type ReconcilePassDeps,
@@ -329,5 +333,55 @@ describe('installReconcileScheduler', () => {
     // Every tick's job ran once: no id twice, and each completion was one pass.
     expect(new Set(completed).size).toBe(completed.length);
     expect(passes).toBeGreaterThanOrEqual(completed.length);
+  });
+});
+
+describe('createReconcileFailureSink', () => {
+  it('publishes task.failed with the registered labels and records the failure; a callback record keeps its fields', async () => {
+    const prefix = unique('sink');
+    const proc = processFor(prefix);
+    const stream = `${prefix}:events`;
+    const tasks = createTaskStore(proc.redis, proc.keys, 3600);
+    const emitFailed = createReconcileFailureSink({
+      redis: proc.redis,
+      registry: proc.registry,
+      tasks,
+      events: { stream, maxlen: 1000 },
+      logger,
+    });
+    // Never called back: the record is made from the failure, complete enough for every reader.
+    const lost = unique('lost');
+    await proc.registry.register(lost, { customer: 'acme' }, T0);
+    await emitFailed(gaveUpFailure(lost, 12, 'generating'));
+    const record = parseTaskState(await proc.redis.hgetall(proc.keys.task(lost)));
+    expect(record).toMatchObject({
+      status: 'failed',
+      accepted_outcome: 'failure',
+      error_category: 'no_outcome',
+      attempts: 12,
+    });
+    expect(await proc.redis.zscore(proc.keys.taskIndex('failed'), lost)).not.toBeNull();
+    const events = (await proc.redis.xrange(stream, '-', '+')).map(([, fields]) => parseStreamEntry(fields));
+    expect(events).toMatchObject([
+      { type: 'task.failed', task_id: lost, category: 'no_outcome', metadata: { customer: 'acme' } },
+    ]);
+
+    // A record the ingress made (a callback was accepted) keeps its outcome and code.
+    const called = unique('called');
+    await proc.redis.hset(proc.keys.task(called), {
+      status: 'processing',
+      accepted_outcome: 'success',
+      code: 200,
+      msg: 'ok',
+      first_received_at: T0,
+      last_received_at: T0,
+    });
+    await emitFailed(gaveUpFailure(called, 3, 'generating'));
+    expect(parseTaskState(await proc.redis.hgetall(proc.keys.task(called)))).toMatchObject({
+      status: 'failed',
+      accepted_outcome: 'success',
+      code: 200,
+      first_received_at: T0,
+    });
   });
 });
