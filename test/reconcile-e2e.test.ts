@@ -84,7 +84,7 @@ describe('reconciliation end to end', () => {
       RECONCILE_MAX_INTERVAL_S: '2',
       RECONCILE_PASS_S: '1',
     };
-    dashboard = await startTestDashboard({
+    const admin = await startTestDashboard({
       REDIS_URL: redis.url,
       DASHBOARD_USER,
       DASHBOARD_PASSWORD,
@@ -93,13 +93,14 @@ describe('reconciliation end to end', () => {
       PUBLIC_CALLBACK_URL: `http://127.0.0.1:${ingressPort}/callbacks/runway`,
       ...shared,
     });
+    dashboard = admin;
     const started = await startTestWorker(redis.url, s3, { S3_PREFIX: prefix, ...shared }, { loopbackIsPublic: true });
     worker = started;
 
     const submitted: string[] = [];
     const lanes = Array.from({ length: 10 }, async (_, lane) => {
       for (let i = lane; i < TASKS; i += 10) {
-        const res = await dashboard?.app.inject({
+        const res = await admin.app.inject({
           method: 'POST',
           url: '/api/generate',
           headers: { ...dashboardAuth, 'content-type': 'application/json' },
@@ -111,8 +112,8 @@ describe('reconciliation end to end', () => {
             metadata: { batch: 'e2e', index: String(i) },
           }),
         });
-        expect(res?.statusCode).toBe(201);
-        submitted.push((res?.json() as { task_id: string }).task_id);
+        expect(res.statusCode).toBe(201);
+        submitted.push((res.json() as { task_id: string }).task_id);
       }
     });
     await Promise.all(lanes);
@@ -167,17 +168,17 @@ describe('reconciliation end to end', () => {
     expect(Math.max(...polls)).toBeLessThanOrEqual(3);
 
     // Failures found by polls are on the task records and in the status index, as the worker's own.
-    const get = (url: string) => dashboard?.app.inject({ method: 'GET', url, headers: dashboardAuth });
-    const listed = (await get('/api/tasks?status=failed&limit=200'))?.json() as { tasks: Array<{ task_id: string }> };
+    const get = (url: string) => admin.app.inject({ method: 'GET', url, headers: dashboardAuth });
+    const listed = (await get('/api/tasks?status=failed&limit=200')).json() as { tasks: Array<{ task_id: string }> };
     expect(listed.tasks.map((t) => t.task_id).sort()).toEqual(failed.map((e) => e.task_id).sort());
     const one = await get(`/api/tasks/${failed[0]?.task_id}`);
-    expect(one?.statusCode).toBe(200);
-    expect(one?.json()).toMatchObject({ status: 'failed' });
+    expect(one.statusCode).toBe(200);
+    expect(one.json()).toMatchObject({ status: 'failed' });
     const storedView = await get(`/api/tasks/${stored[0]?.task_id}`);
-    expect(storedView?.json()).toMatchObject({ status: 'stored' });
+    expect(storedView.json()).toMatchObject({ status: 'stored' });
 
     // The registry's open index is empty: every task left it when it ended.
-    const open = await dashboard.redis.zcard(`${prefix}:relay:poll:due`);
+    const open = await admin.redis.zcard(`${prefix}:relay:poll:due`);
     expect(open).toBe(0);
   }, 180_000);
 
