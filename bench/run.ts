@@ -26,6 +26,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchModule>> = {
   streaming: () => import('./streaming.js'),
   'end-to-end': () => import('./end-to-end.js'),
   webhooks: () => import('./webhook-delivery.js'),
+  'reconcile-recovery': () => import('./reconcile-recovery.js'),
 };
 
 const root = fileURLToPath(new URL('..', import.meta.url));

@@ -1,18 +1,21 @@
-import { claimTask, defineClaimCommand } from '@runway-relay/admission';
+import { claimTask, createTaskRegistry, defineClaimCommand } from '@runway-relay/admission';
 import {
   CallbackJobSchema,
   callbackJobOptions,
   loadWorkerConfig,
+  parseTaskState,
   RawCallbackSchema,
   relayKeys,
 } from '@runway-relay/contracts';
 import { createProviderClient, createRedisRateLimiter } from '@runway-relay/provider-client';
-import { createLogger } from '@runway-relay/runtime';
+import { createLogger, parseStreamEntry } from '@runway-relay/runtime';
 import { buildCallback, type MediaServer, startMediaServer } from '@runway-relay/simulator';
 import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import {
   createPollEnqueuer,
-  createTaskRegistry,
+  createReconcileFailureSink,
+  createTaskStore,
+  gaveUpFailure,
   installReconcileScheduler,
   type ReconcileFailure,
   type ReconcilePassDeps,
@@ -214,6 +217,7 @@ describe('poll → dedupe claim → callbacks queue', () => {
       queue,
       jobOptions: callbackJobOptions(config),
       ttlSeconds: 30 * 86_400,
+      events: { stream: `${prefix}:events`, maxlen: 1000 },
     });
     const id = unique('late');
     const media = { video: sim.url(id, 'video'), image: sim.url(id, 'cover'), videoId: 'vid-late' };
@@ -253,6 +257,59 @@ describe('poll → dedupe claim → callbacks queue', () => {
     expect(claim.decision).toBe('duplicate');
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
   });
+
+  it('a poll that disagrees with an accepted callback holds the task and publishes task.conflict', async () => {
+    const prefix = unique('conflict');
+    const proc = processFor(prefix);
+    const config = loadWorkerConfig({ QUEUE_PREFIX: prefix });
+    const queue = new Queue(config.QUEUE_NAME, { connection: proc.redis, prefix });
+    cleanups.push(() => queue.close());
+    const stream = `${prefix}:events`;
+    const enqueue = createPollEnqueuer({
+      redis: proc.redis,
+      keys: proc.keys,
+      queue,
+      jobOptions: callbackJobOptions(config),
+      ttlSeconds: 30 * 86_400,
+      events: { stream, maxlen: 1000 },
+    });
+    const id = unique('disagree');
+    // The callback the relay accepted first names other media than the provider's API does.
+    const forged = { video: 'https://cdn.example/forged.mp4', image: 'https://cdn.example/forged.png', videoId: 'v' };
+    defineClaimCommand(proc.redis);
+    const callbackJob = CallbackJobSchema.parse({
+      v: 1,
+      callback: RawCallbackSchema.parse(buildCallback('success', id, forged)),
+      receipt: {
+        received_at: new Date().toISOString(),
+        request_id: 'r',
+        source_ip: '127.0.0.1',
+        auth: ['none'],
+        path: '/callbacks/runway',
+      },
+      extra: {},
+    });
+    expect(
+      (await claimTask(proc.redis, proc.keys, { job: callbackJob, nowMs: Date.now(), ttlSeconds: 3600 })).decision,
+    ).toBe('new');
+    sim.tasks.put({
+      taskId: id,
+      state: 'success',
+      videoId: 'v',
+      videoUrl: sim.url(id, 'video'),
+      imageUrl: sim.url(id, 'cover'),
+    });
+    await proc.registry.register(id, {}, T0);
+    const decisions: unknown[] = [];
+    await reconcilePass({
+      ...passDeps(proc, DUE, { jobs: [], failures: [] }),
+      enqueue: async (job) => decisions.push(await enqueue(job)),
+    });
+    expect(decisions).toEqual(['conflict']);
+    const entries = await proc.redis.xrange(stream, '-', '+');
+    const events = entries.map(([, fields]) => parseStreamEntry(fields));
+    expect(events).toMatchObject([{ type: 'task.conflict', task_id: id, state: 'open' }]);
+  });
 });
 
 describe('installReconcileScheduler', () => {
@@ -276,5 +333,55 @@ describe('installReconcileScheduler', () => {
     // Every tick's job ran once: no id twice, and each completion was one pass.
     expect(new Set(completed).size).toBe(completed.length);
     expect(passes).toBeGreaterThanOrEqual(completed.length);
+  });
+});
+
+describe('createReconcileFailureSink', () => {
+  it('publishes task.failed with the registered labels and records the failure; a callback record keeps its fields', async () => {
+    const prefix = unique('sink');
+    const proc = processFor(prefix);
+    const stream = `${prefix}:events`;
+    const tasks = createTaskStore(proc.redis, proc.keys, 3600);
+    const emitFailed = createReconcileFailureSink({
+      redis: proc.redis,
+      registry: proc.registry,
+      tasks,
+      events: { stream, maxlen: 1000 },
+      logger,
+    });
+    // Never called back: the record is made from the failure, complete enough for every reader.
+    const lost = unique('lost');
+    await proc.registry.register(lost, { customer: 'acme' }, T0);
+    await emitFailed(gaveUpFailure(lost, 12, 'generating'));
+    const record = parseTaskState(await proc.redis.hgetall(proc.keys.task(lost)));
+    expect(record).toMatchObject({
+      status: 'failed',
+      accepted_outcome: 'failure',
+      error_category: 'no_outcome',
+      attempts: 12,
+    });
+    expect(await proc.redis.zscore(proc.keys.taskIndex('failed'), lost)).not.toBeNull();
+    const events = (await proc.redis.xrange(stream, '-', '+')).map(([, fields]) => parseStreamEntry(fields));
+    expect(events).toMatchObject([
+      { type: 'task.failed', task_id: lost, category: 'no_outcome', metadata: { customer: 'acme' } },
+    ]);
+
+    // A record the ingress made (a callback was accepted) keeps its outcome and code.
+    const called = unique('called');
+    await proc.redis.hset(proc.keys.task(called), {
+      status: 'processing',
+      accepted_outcome: 'success',
+      code: 200,
+      msg: 'ok',
+      first_received_at: T0,
+      last_received_at: T0,
+    });
+    await emitFailed(gaveUpFailure(called, 3, 'generating'));
+    expect(parseTaskState(await proc.redis.hgetall(proc.keys.task(called)))).toMatchObject({
+      status: 'failed',
+      accepted_outcome: 'success',
+      code: 200,
+      first_received_at: T0,
+    });
   });
 });

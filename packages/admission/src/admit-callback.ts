@@ -26,6 +26,8 @@ export interface AdmitInput {
   nowMs: number;
   /** Set when the delivery carried a valid provider signature. */
   signed?: SignedDelivery;
+  /** `poll` when the reconciler built the callback from the provider's API; absent for a delivery. */
+  source?: CallbackJob['source'];
 }
 
 /** Runs one Redis step; the route wraps each in its 503 handling, the dashboard runs them plainly. */
@@ -51,6 +53,7 @@ export async function admitCallback(
     callback,
     receipt: input.receipt,
     extra: extraFields(input.body),
+    ...(input.source ? { source: input.source } : {}),
   });
   const claim = await run('claim', () =>
     claimTask(deps.redis, deps.keys, {

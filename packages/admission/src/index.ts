@@ -3,3 +3,4 @@ export * from './claim-task.js';
 export * from './conflict-event.js';
 export * from './enqueue.js';
 export * from './extra-fields.js';
+export * from './task-registry.js';

@@ -15,6 +15,15 @@ export const StoredObjectSchema = z.object({
 });
 export type StoredObject = z.infer<typeof StoredObjectSchema>;
 
+/**
+ * Labels registered with a task (dashboard `POST /api/tasks` or `POST /api/generate`), given
+ * back on its outcome event: at most 32 entries, keys up to 64 and values up to 1024 characters.
+ */
+export const TaskLabelsSchema = z
+  .record(z.string().min(1).max(64), z.string().max(1024))
+  .refine((labels) => Object.keys(labels).length <= 32, 'at most 32 entries');
+export type TaskLabels = z.infer<typeof TaskLabelsSchema>;
+
 const EventBase = z.object({
   v: z.literal(1),
   /** Unique per event; consumers may use it to deduplicate. */
@@ -39,6 +48,10 @@ export const MediaStoredEventSchema = EventBase.extend({
   missing: z
     .array(z.object({ kind: MediaKindSchema, category: FailureCategorySchema, detail: z.string() }))
     .default([]),
+  /** What made the job: the provider's `callback`, or a `poll` of its API by the reconciler. Absent: a callback. */
+  source: z.enum(['callback', 'poll']).optional(),
+  /** The labels registered with the task, when it was registered with some. */
+  metadata: TaskLabelsSchema.optional(),
 });
 export type MediaStoredEvent = z.infer<typeof MediaStoredEventSchema>;
 
@@ -55,6 +68,8 @@ export const TaskFailedEventSchema = EventBase.extend({
   /** Our own error text for download/storage failures (no signed query strings). */
   detail: z.string().nullable(),
   attempts: z.number().int().nonnegative(),
+  /** The labels registered with the task, when it was registered with some. */
+  metadata: TaskLabelsSchema.optional(),
 });
 export type TaskFailedEvent = z.infer<typeof TaskFailedEventSchema>;
 

@@ -1,4 +1,12 @@
-import { callbackJobOptions, type DashboardConfig, eventsStreamFor, relayKeys } from '@runway-relay/contracts';
+import { createTaskRegistry } from '@runway-relay/admission';
+import {
+  callbackJobOptions,
+  type DashboardConfig,
+  eventsStreamFor,
+  registryTtlSeconds,
+  relayKeys,
+} from '@runway-relay/contracts';
+import { createProviderAccess } from '@runway-relay/provider-client';
 import {
   HttpError,
   type Logger,
@@ -19,6 +27,7 @@ import { createQuarantineAdmin } from './quarantine-admin.js';
 import { registerRequestLog } from './request-log.js';
 import { registerEventRoutes } from './routes/events.route.js';
 import { registerQuarantineRoutes } from './routes/quarantine.route.js';
+import { registerRegistrationRoutes } from './routes/registration.route.js';
 import { registerTaskRoutes } from './routes/tasks.route.js';
 import { registerUiRoutes } from './routes/ui.route.js';
 import { registerSameOriginGuard } from './same-origin.js';
@@ -108,6 +117,16 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
   });
   registerTaskRoutes(app, { tasks, conflicts, redis, keys, onRetried: () => metrics.retries.inc() });
   registerQuarantineRoutes(app, quarantine);
+  registerRegistrationRoutes(app, {
+    registry: createTaskRegistry({
+      redis,
+      keys,
+      afterS: config.RECONCILE_AFTER_S,
+      ttlSeconds: registryTtlSeconds(config),
+    }),
+    provider: createProviderAccess(config, redis, metrics.registry)?.client ?? null,
+    callbackUrl: config.PUBLIC_CALLBACK_URL,
+  });
   registerEventRoutes(app, { redis, stream: events.stream });
   registerUiRoutes(app);
   registerBullBoardReprocess(app, tasks);

@@ -1,4 +1,12 @@
-import { eventsStreamFor, providerVerifyOn, relayKeys, type WorkerConfig } from '@runway-relay/contracts';
+import { createTaskRegistry, type TaskRegistry } from '@runway-relay/admission';
+import {
+  eventsStreamFor,
+  providerVerifyOn,
+  registryTtlSeconds,
+  relayKeys,
+  type WorkerConfig,
+} from '@runway-relay/contracts';
+import type { ProviderAccess } from '@runway-relay/provider-client';
 import type { Logger, RedisClient } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
 import type { Worker } from 'bullmq';
@@ -8,10 +16,8 @@ import { startMemoryRelief } from './memory-relief.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createFailedListener, createProcessor, type ProcessorDeps } from './process-job.js';
 import { createCallbackVerifier, createVerificationMetrics } from './provider/callback-verifier.js';
-import type { ProviderAccess } from './provider/provider-access.js';
-import { createTaskRegistry } from './reconcile/task-registry.js';
 import { createStoreReadiness } from './storage/store-readiness.js';
-import { createTaskStore } from './task-store.js';
+import { createTaskStore, type TaskStore } from './task-store.js';
 import { createCallbackWorker } from './worker.js';
 
 export interface BuildWorkerOptions {
@@ -25,6 +31,10 @@ export interface BuildWorkerOptions {
   metrics: WorkerMetrics;
   /** The provider's API (null without a key); callbacks are verified against it when `PROVIDER_VERIFY` is on. */
   provider?: ProviderAccess | null;
+  /** The reconciler's registry (labels on events, `markTerminal` when a task ends, a task's model). */
+  registry?: TaskRegistry;
+  /** The task store; one is made from config otherwise. */
+  tasks?: TaskStore;
 }
 
 /** The verifier of callbacks, when `PROVIDER_VERIFY` is on (docs/security.md, "Verified callbacks"). */
@@ -34,7 +44,14 @@ function verifierOf(options: BuildWorkerOptions, deps: Omit<ProcessorDeps, 'veri
   const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
   const ttlSeconds = config.TASK_TTL_DAYS * 86_400;
   // A task registered for the reconciler names its model; any other is asked as a Runway task.
-  const registry = createTaskRegistry({ redis: deps.redis, keys, afterS: config.RECONCILE_AFTER_S, ttlSeconds });
+  const registry =
+    options.registry ??
+    createTaskRegistry({
+      redis: deps.redis,
+      keys,
+      afterS: config.RECONCILE_AFTER_S,
+      ttlSeconds: registryTtlSeconds(config),
+    });
   return createCallbackVerifier({
     client: provider.client,
     modelOf: async (taskId) => (await registry.get(taskId))?.model ?? 'runway',
@@ -55,7 +72,9 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
   const { config, logger, redis } = options;
   const base: Omit<ProcessorDeps, 'verifier'> = {
     logger,
-    tasks: createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
+    tasks:
+      options.tasks ??
+      createTaskStore(redis, relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME), config.TASK_TTL_DAYS * 86_400),
     store: options.store,
     readiness: createStoreReadiness(() => options.store.ping()),
     objectPrefix: config.S3_PREFIX,
@@ -63,6 +82,7 @@ export function buildWorker(options: BuildWorkerOptions): Worker {
     redis,
     events: { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN },
     metrics: options.metrics,
+    ...(options.registry ? { registry: options.registry } : {}),
   };
   const verifier = verifierOf(options, base);
   const deps: ProcessorDeps = { ...base, ...(verifier ? { verifier } : {}) };

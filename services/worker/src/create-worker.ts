@@ -1,4 +1,12 @@
-import { providerVerifyOn, type WorkerConfig } from '@runway-relay/contracts';
+import { createTaskRegistry } from '@runway-relay/admission';
+import {
+  eventsStreamFor,
+  providerVerifyOn,
+  registryTtlSeconds,
+  relayKeys,
+  type WorkerConfig,
+} from '@runway-relay/contracts';
+import { createProviderAccess } from '@runway-relay/provider-client';
 import {
   closeQuietly,
   createLogger,
@@ -21,8 +29,11 @@ import { buildWorker } from './build-worker.js';
 import { createSafeAgent, safeAgentOptionsFromConfig } from './download/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { buildOpsServer } from './ops-server.js';
-import { createProviderAccess } from './provider/provider-access.js';
+import { createReconcileLagGauge } from './reconcile/reconcile-lag.js';
+import type { ReconcileScheduler } from './reconcile/reconcile-scheduler.js';
+import { startReconciler } from './reconcile/start-reconciler.js';
 import { startUploadSweeper, type UploadSweeper, uploadCleanupReporter } from './storage/upload-sweeper.js';
+import { createTaskStore } from './task-store.js';
 
 /** Test-only seams: production has no equivalent. */
 export interface WorkerOverrides {
@@ -90,7 +101,19 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
     cleanup: uploadCleanupReporter(logger, metrics),
   });
   const agent = overrides.dispatcher ?? createSafeAgent(safeAgentOptionsFromConfig(config));
+  // The provider's API (docs/reconciliation.md): the registry of tasks to poll, and the client
+  // (shared Redis limiter, metrics on this registry); no client without PROVIDER_API_KEY.
+  const keys = relayKeys(config.QUEUE_PREFIX, config.QUEUE_NAME);
+  const registry = createTaskRegistry({
+    redis,
+    keys,
+    afterS: config.RECONCILE_AFTER_S,
+    ttlSeconds: registryTtlSeconds(config),
+  });
+  const tasks = createTaskStore(redis, keys, config.TASK_TTL_DAYS * 86_400);
   const provider = createProviderAccess(config, redis, metrics.registry);
+  // With a key the reconciler polls, so its lag is worth a metric.
+  if (provider) createReconcileLagGauge(metrics.registry, redis, keys);
   const progress = createStartupProgress();
   const ops = buildOpsServer(
     metrics.registry,
@@ -105,6 +128,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
   const stopping = new AbortController();
   let worker: Worker | undefined;
   let sweeper: UploadSweeper | undefined;
+  let reconciler: ReconcileScheduler | undefined;
 
   const start = async (): Promise<WorkerAddresses> => {
     await ops.listen({ host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT });
@@ -122,7 +146,15 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
       signal: stopping.signal,
     });
     stopping.signal.throwIfAborted();
-    worker = buildWorker({ config, logger, redis, store, agent, metrics, provider });
+    worker = buildWorker({ config, logger, redis, store, agent, metrics, provider, registry, tasks });
+    if (provider) {
+      const events = { stream: eventsStreamFor(config), maxlen: config.EVENTS_MAXLEN };
+      const deps = { config, logger, redis, keys, queue, client: provider.client, registry, tasks, events };
+      reconciler = await startReconciler(deps);
+      logger.info({ pass_s: config.RECONCILE_PASS_S, rps: config.PROVIDER_RPS }, 'reconciler started');
+    } else {
+      logger.info('PROVIDER_API_KEY unset: the reconciler does not run (lost callbacks are not recovered)');
+    }
     // Incomplete uploads of workers killed mid-transfer (a failed transfer aborts its own).
     sweeper = startUploadSweeper({
       store,
@@ -145,6 +177,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
     closing ??= (async () => {
       stopping.abort(new Error('worker closing'));
       sweeper?.stop();
+      await reconciler?.close();
       // Stop taking jobs and wait for the running ones (runService bounds this by SHUTDOWN_GRACE_MS).
       await worker?.close();
       await ops.close();

@@ -1,3 +1,4 @@
+import type { TaskRegistry } from '@runway-relay/admission';
 import {
   type Callback,
   type CallbackJob,
@@ -21,6 +22,7 @@ import { storeMedia } from './media/store-media.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { CallbackVerifier, VerifiedPlan } from './provider/callback-verifier.js';
 import type { MediaUrls } from './provider/verify-callback.js';
+import { registeredLabels } from './registered-labels.js';
 import type { StoreReadiness } from './storage/store-readiness.js';
 import type { TaskStore } from './task-store.js';
 
@@ -42,6 +44,11 @@ export interface ProcessorDeps {
    * follows its answer. Absent: the callback's own URLs and outcome are used, as before.
    */
   verifier?: CallbackVerifier;
+  /**
+   * The reconciler's registry: a task registered with labels gets them back on its outcome
+   * event, and a stored or failed task leaves the reconciler's open index.
+   */
+  registry?: Pick<TaskRegistry, 'get' | 'markTerminal'>;
 }
 
 /**
@@ -102,10 +109,12 @@ async function emitFailed(
     provider_code: provider.code,
     provider_message: provider.msg === '' ? null : provider.msg,
     detail: failure.source === 'provider' ? null : failure.detail,
+    ...(await registeredLabels(ctx.deps.registry, ctx.data.callback.task_id, ctx.log)),
   });
   // The event is written before the task is marked final: a crash in between re-runs the job,
   // which writes the event again under the same id (at-least-once) instead of losing it.
   await ctx.deps.tasks.markFailed(ctx.data.callback.task_id, failure.category, failure.detail, ctx.attempt);
+  await ctx.deps.registry?.markTerminal(ctx.data.callback.task_id, 'failed');
   ctx.deps.metrics.jobs.inc({ outcome: 'failed', category: failure.category });
   ctx.log.warn({ category: failure.category, source: failure.source, detail: failure.detail }, 'task failed');
 }
@@ -257,10 +266,13 @@ async function processSuccess(ctx: Context, verifiedUrls?: MediaUrls): Promise<J
     objects,
     timings: { total_ms: Math.max(0, Date.now() - Date.parse(ctx.data.receipt.received_at)), transfer_ms: transferMs },
     missing,
+    ...(ctx.data.source === 'poll' ? { source: 'poll' as const } : {}),
+    ...(await registeredLabels(deps.registry, callback.task_id, log)),
   });
   // Marked stored only after the event is written (see emitFailed): a duplicate job that
   // finds 'stored' can then skip safely, the event exists.
   await deps.tasks.markStored(callback.task_id);
+  await deps.registry?.markTerminal(callback.task_id, 'stored');
   deps.metrics.jobs.inc({ outcome: 'stored', category: '' });
   log.info({ objects: objects.length }, 'task stored');
   const kinds = objects.map((object) => object.kind).join(' + ');

@@ -3,6 +3,7 @@ import { CommonEnvSchema, refineCommonEnv } from './common.js';
 import { DeliveryEnvSchema, refineDeliveryEnv } from './delivery.js';
 import { envInt, envPort, parseEnv } from './env.js';
 import { JobPolicyEnvSchema } from './job-policy.js';
+import { ProviderEnvSchema, PublicCallbackEnvSchema, ReconcileEnvSchema, refineReconcileEnv } from './provider.js';
 import { StorageEnvSchema } from './worker.js';
 
 /** Credentials filled in when `NODE_ENV=development` leaves them unset. */
@@ -16,6 +17,11 @@ export const DEV_DASHBOARD_CREDENTIALS = { user: 'admin', password: 'admin' } as
 export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shape)
   .extend(StorageEnvSchema.shape)
   .extend(DeliveryEnvSchema.shape)
+  // The registration API (`POST /api/tasks`, `POST /api/generate`): the provider's API, the
+  // reconciler's first-poll delay and record life, and the callback URL sent with generations.
+  .extend(ProviderEnvSchema.shape)
+  .extend(ReconcileEnvSchema.shape)
+  .extend(PublicCallbackEnvSchema.shape)
   .extend({
     /** Interface of the internal dashboard listener (keep it off the public network). */
     DASHBOARD_HOST: z.string().default('0.0.0.0'),
@@ -45,6 +51,7 @@ export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shap
   .superRefine((env, ctx) => {
     refineCommonEnv(env, ctx);
     refineDeliveryEnv(env, ctx);
+    refineReconcileEnv(env, ctx);
     if (env.NODE_ENV === 'development') return;
     for (const name of ['DASHBOARD_USER', 'DASHBOARD_PASSWORD'] as const) {
       if (env[name] === undefined) {

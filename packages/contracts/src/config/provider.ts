@@ -62,6 +62,27 @@ export const ReconcileEnvSchema = z.object({
 });
 export type ReconcileConfig = z.infer<typeof ReconcileEnvSchema>;
 
+/** Where the provider sends the callbacks of tasks the dashboard submits (`POST /api/generate`). */
+export const PublicCallbackEnvSchema = z.object({
+  /**
+   * The ingress's public callback URL, e.g. `https://relay.example.com/callbacks/runway`, sent
+   * as `callBackUrl` with each generation the dashboard submits. Unset: `POST /api/generate`
+   * answers 503 `public_callback_url_unset`.
+   */
+  PUBLIC_CALLBACK_URL: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .optional(),
+});
+
+/**
+ * Seconds a registered task's record is kept: past the reconciler's maximum age and the task
+ * record's own life, so registering the same id again stays a no-op for as long as either exists.
+ */
+export function registryTtlSeconds(config: Pick<ReconcileConfig, 'RECONCILE_MAX_AGE_S'> & { TASK_TTL_DAYS: number }) {
+  return config.RECONCILE_MAX_AGE_S + config.TASK_TTL_DAYS * 86_400;
+}
+
 /** Cross-field rules of {@link ReconcileEnvSchema}, called from the worker schema's `superRefine`. */
 export function refineReconcileEnv(env: ReconcileConfig, ctx: z.RefinementCtx): void {
   if (env.RECONCILE_MAX_INTERVAL_S < env.RECONCILE_INTERVAL_S) {

@@ -1,10 +1,10 @@
+import type { RegisteredTask } from '@runway-relay/admission';
 import { callbackFingerprint, RawCallbackSchema, TaskFailedEventSchema } from '@runway-relay/contracts';
 import { ProviderError, type TaskDetail } from '@runway-relay/provider-client';
 import { loadFixture } from '@runway-relay/testkit';
 import { describe, expect, it } from 'vitest';
 import { decidePoll, type ReconcilePolicy } from './poll-decision.js';
 import { reconcileFailedEvent } from './reconcile-failure.js';
-import type { RegisteredTask } from './task-registry.js';
 
 const POLICY: ReconcilePolicy = { intervalS: 300, maxIntervalS: 3600, maxAgeS: 259_200 };
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -1,8 +1,8 @@
+import type { RegisteredTask } from '@runway-relay/admission';
 import type { CallbackJob } from '@runway-relay/contracts';
 import { ProviderError, type TaskDetail } from '@runway-relay/provider-client';
 import { jobFromPoll } from './poll-job.js';
 import { expiredFailure, gaveUpFailure, providerFailure, type ReconcileFailure } from './reconcile-failure.js';
-import type { RegisteredTask } from './task-registry.js';
 
 /** When to poll and when to stop (RECONCILE_* settings, in seconds). */
 export interface ReconcilePolicy {

@@ -1,49 +1,30 @@
-import { type ClaimDecision, claimTask, defineClaimCommand } from '@runway-relay/admission';
-import {
-  CALLBACK_JOB_NAME,
-  type CallbackJob,
-  type CallbackJobOptions,
-  jobIdFor,
-  type RelayKeys,
-} from '@runway-relay/contracts';
-import type { RedisClient } from '@runway-relay/runtime';
-import type { Queue } from 'bullmq';
+import { type AdmitDeps, admitCallback, type ClaimDecision, prepareAdmission } from '@runway-relay/admission';
+import type { CallbackJob } from '@runway-relay/contracts';
 
-export interface PollEnqueuerOptions {
-  redis: RedisClient;
-  keys: RelayKeys;
-  /** The callbacks queue (the ingress's queue: same name and prefix). */
-  queue: Queue;
-  /** `callbackJobOptions(config)`, as the ingress adds jobs. */
-  jobOptions: CallbackJobOptions;
-  /** Seconds the task record is kept (`TASK_TTL_DAYS` · 86400). */
-  ttlSeconds: number;
+export interface PollEnqueuerOptions extends AdmitDeps {
   now?: () => number;
 }
 
 /**
- * The reconciler's `enqueue`: a job from a poll goes through the ingress's dedupe claim
- * (the same script, from packages/admission) and, when the claim says so, onto the callbacks queue
- * under the same deterministic id. A callback that arrived meanwhile makes the poll a
- * duplicate, and a later one is a duplicate of the poll: one job, one download.
- * A `conflict` (the poll disagrees with an accepted callback) is recorded on the task by the
- * script and holds it, as for a callback; its `task.conflict` event is not published here.
+ * The reconciler's `enqueue`: a job from a poll is admitted exactly as a delivered callback
+ * (`admitCallback` from packages/admission: the same claim script, the same deterministic job
+ * id, the same `task.conflict` event). A callback that arrived meanwhile makes the poll a
+ * duplicate, and a later one is a duplicate of the poll: one job, one download. A poll that
+ * disagrees with an accepted callback (other URLs) holds the task and publishes
+ * `task.conflict`, as a conflicting callback does.
  */
 export function createPollEnqueuer(options: PollEnqueuerOptions): (job: CallbackJob) => Promise<ClaimDecision> {
-  defineClaimCommand(options.redis);
+  prepareAdmission(options.redis);
   const now = options.now ?? Date.now;
   return async (job) => {
-    const { decision } = await claimTask(options.redis, options.keys, {
-      job,
+    const { decision } = await admitCallback(options, {
+      callback: job.callback,
+      // The poll has no body of its own: nothing outside the schema to keep.
+      body: null,
+      receipt: job.receipt,
       nowMs: now(),
-      ttlSeconds: options.ttlSeconds,
+      source: 'poll',
     });
-    if (decision === 'new' || decision === 'ensure') {
-      await options.queue.add(CALLBACK_JOB_NAME, job, {
-        ...options.jobOptions,
-        jobId: jobIdFor(job.callback.task_id, job.callback.outcome),
-      });
-    }
     return decision;
   };
 }

@@ -1,9 +1,9 @@
+import type { RegisteredTask, TaskRegistry } from '@runway-relay/admission';
 import type { CallbackJob } from '@runway-relay/contracts';
 import { type ProviderClient, ProviderError } from '@runway-relay/provider-client';
 import type { Logger } from '@runway-relay/runtime';
 import { decidePoll, type PollOutcome, type ReconcilePolicy, stopsThePass } from './poll-decision.js';
 import type { ReconcileFailure } from './reconcile-failure.js';
-import type { RegisteredTask, TaskRegistry } from './task-registry.js';
 
 export interface ReconcilePassDeps {
   registry: TaskRegistry;

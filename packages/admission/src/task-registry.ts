@@ -1,19 +1,21 @@
-import type { RelayKeys } from '@runway-relay/contracts';
-import type { TaskModel } from '@runway-relay/provider-client';
+import { type RelayKeys, TaskLabelsSchema } from '@runway-relay/contracts';
 import type { RedisClient } from '@runway-relay/runtime';
 import { z } from 'zod';
+
+/** The model whose task-detail endpoint answers about a task (the provider client's `TaskModel`). */
+export type RegisteredModel = 'runway' | 'aleph';
 
 /**
  * Free-form labels stored with a registered task (who submitted it, for what), plus the model
  * whose task-detail endpoint answers about it (`model`: `runway`, the default, or `aleph`).
  */
-export const TaskMetadataSchema = z
-  .record(z.string().max(64), z.string().max(1024))
-  .refine((meta) => Object.keys(meta).length <= 32, 'at most 32 entries')
-  .refine((meta) => meta.model === undefined || meta.model === 'runway' || meta.model === 'aleph', {
+export const TaskMetadataSchema = TaskLabelsSchema.refine(
+  (meta) => meta.model === undefined || meta.model === 'runway' || meta.model === 'aleph',
+  {
     message: 'model must be runway or aleph',
     path: ['model'],
-  });
+  },
+);
 export type TaskMetadata = z.infer<typeof TaskMetadataSchema>;
 
 /**
@@ -59,7 +61,7 @@ export interface RegisteredTask {
   taskId: string;
   /** ms since the epoch. */
   registeredAt: number;
-  model: TaskModel;
+  model: RegisteredModel;
   metadata: TaskMetadata;
   polls: number;
   intervalS: number;
@@ -70,7 +72,8 @@ export interface RegisteredTask {
 }
 
 /**
- * Tasks the reconciler watches (docs/worker.md, "The reconciler"). Each has a hash; the open
+ * Tasks the reconciler watches (docs/worker.md, "The reconciler"). It lives in a package because the dashboard registers
+ * tasks (its admin API) and the worker polls and ends them. Each has a hash; the open
  * ones are in a sorted set scored by the time of their next poll (ms), so a pass reads only
  * the tasks that are due: O(due · log open), never a scan of every task.
  */
