@@ -99,6 +99,9 @@ export function startDelivery(config: WorkerConfig, deps: DeliveryRuntimeDeps): 
     concurrency: config.DELIVERY_CONCURRENCY,
     backoffBaseMs: config.DELIVERY_BACKOFF_MS,
     maxStalledCount: config.WORKER_MAX_STALLED,
+    // A process killed mid-attempt is noticed as fast as one killed mid-download.
+    lockDurationMs: config.WORKER_LOCK_MS,
+    stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
     processor,
     logger,
   });
