@@ -1,4 +1,5 @@
 import { callbackJobOptions, type DashboardConfig, eventsStreamFor, relayKeys } from '@runway-relay/contracts';
+import type { DeliveryCore } from '@runway-relay/delivery';
 import {
   HttpError,
   type Logger,
@@ -14,8 +15,11 @@ import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
 import { registerBullBoardReprocess } from './bull-board-reprocess.js';
 import { createConflictAdmin } from './conflict-admin.js';
+import { createDeliveryAdmin } from './delivery-admin.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
 import { createQuarantineAdmin } from './quarantine-admin.js';
+import { registerDeliveryRoutes } from './routes/deliveries.route.js';
+import { registerEndpointRoutes } from './routes/endpoints.route.js';
 import { registerEventRoutes } from './routes/events.route.js';
 import { registerQuarantineRoutes } from './routes/quarantine.route.js';
 import { registerTaskRoutes } from './routes/tasks.route.js';
@@ -30,6 +34,8 @@ export interface DashboardDeps {
   redis: RedisClient;
   /** The callbacks queue, shown in Bull Board and used to look up and retry jobs. */
   queue: Queue;
+  /** Webhook delivery: endpoints, the message log, replay; its `deliveries` queue is shown in Bull Board. */
+  delivery: DeliveryCore;
   /** Object store for presigned media URLs and the storage readiness check; optional. */
   store?: ObjectStore;
   /** Defaults to a fresh registry with process metrics. */
@@ -108,9 +114,12 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
   registerTaskRoutes(app, { tasks, conflicts, redis, keys, onRetried: () => metrics.retries.inc() });
   registerQuarantineRoutes(app, quarantine);
   registerEventRoutes(app, { redis, stream: events.stream });
+  const deliveryAdmin = createDeliveryAdmin({ core: deps.delivery, redis, eventsStream: events.stream });
+  registerEndpointRoutes(app, deps.delivery, deliveryAdmin);
+  registerDeliveryRoutes(app, deps.delivery, deliveryAdmin);
   registerUiRoutes(app);
   registerBullBoardReprocess(app, tasks);
-  mountBullBoard(app, [deps.queue]);
+  mountBullBoard(app, [deps.queue, deps.delivery.queue]);
 
   const checks: Record<string, ReadinessCheck> = { redis: () => redis.ping() };
   if (store) checks.storage = () => store.ping();
