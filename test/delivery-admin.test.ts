@@ -1,6 +1,6 @@
 import { respondWith, startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestDashboard } from './helpers/dashboard.js';
+import { dashboardAuth, type TestDashboard } from './helpers/dashboard.js';
 import {
   adminClient,
   startDeliveryDashboard,
@@ -216,7 +216,7 @@ describe('webhook endpoints admin API', () => {
     await waitForStatus(taskId, 'parked');
     const view = await admin.get(`/api/endpoints/${endpointId}`);
     expect(view.body).toMatchObject({ endpoint: { enabled: false } });
-    expect(String((view.body?.endpoint as { disabled_reason: string }).disabled_reason)).toContain('410');
+    expect((view.body as { endpoint: { disabled_reason: string } }).endpoint.disabled_reason).toContain('410');
     const refused = await admin.post(`/api/endpoints/${endpointId}/replay`, { since });
     expect(refused).toMatchObject({ status: 409, body: { error: 'endpoint_disabled' } });
     const [parked] = await deliveriesOf(taskId);
@@ -236,7 +236,7 @@ describe('webhook endpoints admin API', () => {
       method: 'POST',
       url: '/api/endpoints',
       headers: {
-        ...(await import('./helpers/dashboard.js')).dashboardAuth,
+        ...dashboardAuth,
         origin: 'https://evil.example',
         'content-type': 'application/json',
       },
