@@ -206,4 +206,13 @@ describe('webhook delivery end to end', () => {
     // While it was away, attempts failed without an answer (connection refused) and were retried.
     expect(unanswered).toBeGreaterThan(0);
   }, 150_000);
+
+  it('a worker stopping cleanly leaves the consumer group without its name (restarts do not pile up consumers)', async () => {
+    await start();
+    const consumers = async () =>
+      ((await stack.ingress.inspect.xinfo('CONSUMERS', stack.stream, 'deliveries')) as unknown[]).length;
+    await waitFor(async () => (await consumers()) === 1, { description: 'the fan-out consumer' });
+    await stack.worker.close();
+    expect(await consumers()).toBe(0);
+  });
 });

@@ -7,6 +7,7 @@ import {
   createDeliveryMetrics,
   createDeliveryProcessor,
   createDeliveryWorker,
+  DELIVERY_GROUP,
   type DeliveryCore,
   type DeliveryMetrics,
   EndpointUrlError,
@@ -67,6 +68,20 @@ export function presignFor(store: ObjectStore, bucket: string): Presign {
 const noMetadata: MetadataFor = async () => null;
 
 /**
+ * Removes this process's consumer from the group on a clean stop, so restarts do not pile up
+ * names; only when it holds no pending entry (DELCONSUMER would drop them: a consumer that died
+ * with entries keeps them until another one claims them).
+ */
+async function forgetConsumer(redis: RedisClient, stream: string, consumer: string, logger: Logger): Promise<void> {
+  try {
+    const pending = (await redis.xpending(stream, DELIVERY_GROUP, '-', '+', 1, consumer)) as unknown[];
+    if (pending.length === 0) await redis.xgroup('DELCONSUMER', stream, DELIVERY_GROUP, consumer);
+  } catch (error) {
+    logger.warn({ err: error, consumer }, 'could not remove the fan-out consumer from its group');
+  }
+}
+
+/**
  * Starts webhook delivery in this worker process (docs/delivery.md §8): the fan-out consumer of
  * the events stream on a connection of its own (XREADGROUP BLOCK holds it; consumer name
  * host:pid) and the `deliveries` BullMQ worker running the processor. Always started: with no
@@ -114,9 +129,10 @@ export function startDelivery(config: WorkerConfig, deps: DeliveryRuntimeDeps): 
   });
   const stopFanOut = new AbortController();
   const consumer = `${hostname()}:${process.pid}`;
+  const stream = eventsStreamFor(config);
   const fanOut = runFanOutConsumer({
     redis: consumerRedis,
-    stream: eventsStreamFor(config),
+    stream,
     fanOut: core.fanOut,
     consumer,
     signal: stopFanOut.signal,
@@ -134,6 +150,7 @@ export function startDelivery(config: WorkerConfig, deps: DeliveryRuntimeDeps): 
         // No new messages first; then the running attempts end (their jobs stay in Redis).
         stopFanOut.abort(new Error('delivery closing'));
         await fanOut;
+        await forgetConsumer(consumerRedis, stream, consumer, logger);
         await worker.close();
         await core.close().catch(() => undefined);
         await agent.close().catch(() => undefined);
