@@ -245,5 +245,8 @@ describe('webhook endpoints admin API', () => {
     expect(forged.statusCode).toBe(403);
     expect((await dashboard.app.inject({ method: 'GET', url: '/api/endpoints' })).statusCode).toBe(401);
     expect(((await admin.get('/api/endpoints')).body as { endpoints: unknown[] }).endpoints).toHaveLength(1);
+    const board = await admin.get('/admin/queues/api/queues');
+    const names = (board.body as { queues: Array<{ name: string }> }).queues.map((queue) => queue.name);
+    expect(names).toContain('deliveries');
   });
 });

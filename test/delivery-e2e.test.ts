@@ -63,7 +63,7 @@ function mulberry32(seed: number): () => number {
 
 describe('webhook delivery end to end', () => {
   it('delivers a signed media.stored message whose presigned links serve the stored bytes', async () => {
-    const { secret } = await start();
+    const { endpointId, secret } = await start();
     const taskId = newTaskId();
     expect((await stack.deliver(simulatedSuccess(backing.media, taskId, { size: 120_000 }))).status).toBe(200);
     await waitFor(() => receiver.received.length >= 1, { timeoutMs: 20_000, description: 'the media.stored message' });
@@ -79,6 +79,15 @@ describe('webhook delivery end to end', () => {
       expect(bytes.length).toBe(object.size);
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(object.sha256);
     }
+    // The worker's /metrics carries the delivery metrics.
+    const metrics = await waitFor(
+      async () => {
+        const text = await (await fetch(`http://127.0.0.1:${stack.worker.opsPort}/metrics`)).text();
+        return text.includes(`relay_webhook_messages_delivered_total{endpoint_id="${endpointId}"} 1`) ? text : null;
+      },
+      { description: 'relay_webhook_messages_delivered_total' },
+    );
+    expect(metrics).toContain(`relay_webhook_breaker_state{endpoint_id="${endpointId}"} 0`);
     const log = await admin.get(`/api/tasks/${taskId}/deliveries`);
     expect(log.body).toMatchObject({
       deliveries: [{ id: request.headers['webhook-id'], status: 'delivered', event_type: 'media.stored' }],
