@@ -26,6 +26,10 @@ export function createDeliveryWorker(options: {
   logger: Logger;
   /** Times a job may lose its process mid-attempt before BullMQ fails it (WORKER_MAX_STALLED fits). Default 3. */
   maxStalledCount?: number;
+  /** Lock of a running attempt, renewed while it runs (WORKER_LOCK_MS fits); BullMQ's default otherwise. */
+  lockDurationMs?: number;
+  /** How often stalled attempts (their process died) are looked for (WORKER_STALLED_INTERVAL_MS fits). */
+  stalledIntervalMs?: number;
   autorun?: boolean;
 }): Worker {
   const { logger } = options;
@@ -34,6 +38,8 @@ export function createDeliveryWorker(options: {
     prefix: options.prefix,
     concurrency: options.concurrency,
     maxStalledCount: options.maxStalledCount ?? 3,
+    ...(options.lockDurationMs === undefined ? {} : { lockDuration: options.lockDurationMs }),
+    ...(options.stalledIntervalMs === undefined ? {} : { stalledInterval: options.stalledIntervalMs }),
     autorun: options.autorun ?? true,
     settings: {
       backoffStrategy: (attemptsMade, type, error, job) => {

@@ -1,13 +1,20 @@
 import type { MediaStoredEvent } from '@runway-relay/contracts';
-import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
+import {
+  neverRespond,
+  type RedisServerHarness,
+  respondWith,
+  startRedisServer,
+  startWebhookReceiver,
+  type WebhookReceiver,
+  waitFor,
+} from '@runway-relay/testkit';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { failedEvent, type Harness, type HarnessOptions, startHarness } from '../test/harness.js';
 import type { WebhookPayload } from './payload.js';
-import { failedEvent, type Harness, type HarnessOptions, startHarness } from './test-harness.js';
-import { hang, reply, startReceiver, type TestReceiver } from './test-receiver.js';
 
 let redis: RedisServerHarness;
-let receiver: TestReceiver;
+let receiver: WebhookReceiver;
 let harness: Harness | undefined;
 
 beforeAll(async () => {
@@ -23,7 +30,7 @@ afterEach(async () => {
 });
 
 async function setUp(options: Omit<HarnessOptions, 'redisUrl'> = {}) {
-  receiver = await startReceiver();
+  receiver = await startWebhookReceiver();
   harness = await startHarness({ redisUrl: redis.url, ...options });
   const { endpoint, secret } = await harness.endpoints.create({ url: receiver.url });
   return { h: harness, endpoint, secret };
@@ -101,7 +108,7 @@ describe('delivery attempts', () => {
 
   it('retries a 500, then delivers on 2xx with the same webhook-id; both attempts are logged', async () => {
     const { h } = await setUp();
-    receiver.script(reply(500, 'boom'));
+    receiver.script(respondWith(500, 'boom'));
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 2);
     const [first, second] = receiver.received;
@@ -118,7 +125,7 @@ describe('delivery attempts', () => {
 
   it('waits for Retry-After (seconds) before the retry', async () => {
     const { h } = await setUp({ backoffMs: 1 });
-    receiver.script(reply(503, '', { 'retry-after': '1' }));
+    receiver.script(respondWith(503, '', { 'retry-after': '1' }));
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 2, { timeoutMs: 5_000 });
     const [first, second] = receiver.received;
@@ -139,7 +146,7 @@ describe('delivery attempts', () => {
 
   it('410 disables the endpoint and parks its later messages', async () => {
     const { h, endpoint } = await setUp();
-    receiver.script(reply(410));
+    receiver.script(respondWith(410));
     const first = failedEvent();
     await h.fanOut.fanOutEvent(first);
     await waitFor(async () => (await h.endpoints.get(endpoint.id))?.enabled === false);
@@ -153,7 +160,7 @@ describe('delivery attempts', () => {
 
   it('a timeout counts as a failed attempt and is retried', async () => {
     const { h } = await setUp({ timeoutMs: 300, attempts: 2 });
-    receiver.script(hang);
+    receiver.script(neverRespond);
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 2);
     const id = String(receiver.received[0]?.headers['webhook-id']);
@@ -165,7 +172,7 @@ describe('delivery attempts', () => {
 
   it('gives up after DELIVERY_ATTEMPTS and marks the message failed', async () => {
     const { h } = await setUp({ attempts: 3 });
-    receiver.always(reply(500));
+    receiver.always(respondWith(500));
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 3);
     const id = String(receiver.received[0]?.headers['webhook-id']);
@@ -175,7 +182,7 @@ describe('delivery attempts', () => {
 
   it('keeps a response excerpt of at most 1 KiB', async () => {
     const { h } = await setUp();
-    receiver.script(reply(500, 'é'.repeat(4000)));
+    receiver.script(respondWith(500, 'é'.repeat(4000)));
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 2);
     const id = String(receiver.received[0]?.headers['webhook-id']);
@@ -232,7 +239,7 @@ describe('edges of an attempt', () => {
 describe('circuit breaker', () => {
   it('opens after N consecutive failures, delays jobs instead of failing them, closes after a probe', async () => {
     const { h, endpoint } = await setUp({ breakerThreshold: 2, breakerCooldownMs: 1_000, attempts: 10 });
-    receiver.script(reply(500), reply(500));
+    receiver.script(respondWith(500), respondWith(500));
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(async () => (await h.breaker.state(endpoint.id)) === 'open');
     const openedAt = Date.now();
@@ -282,7 +289,7 @@ describe('replay', () => {
 
   it('re-sends every failed message of an endpoint since a time', async () => {
     const { h, endpoint } = await setUp({ attempts: 1 });
-    receiver.script(reply(500), reply(500));
+    receiver.script(respondWith(500), respondWith(500));
     await h.fanOut.fanOutEvent(failedEvent());
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(async () => {
@@ -306,7 +313,7 @@ describe('delivery log bounds', () => {
       attempts: 6,
       limits: { maxMessageAttempts: 3, maxEndpointAttempts: 4 },
     });
-    receiver.always(reply(500));
+    receiver.always(respondWith(500));
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 6);
     const id = String(receiver.received[0]?.headers['webhook-id']);

@@ -194,11 +194,13 @@ export function createEndpointStore(options: EndpointStoreOptions): EndpointStor
     async delete(id) {
       if (id === ENV_ENDPOINT_ID)
         throw new EndpointReadOnlyError('the env endpoint is removed by unsetting DELIVERY_URL');
-      const [removed] = (await redis
+      // Existence is the id set's: an attempt ending just after a delete may write the breaker
+      // or in-flight key again, which must not make a second delete "find" the endpoint.
+      const [, removed] = (await redis
         .multi()
         .del(keys.endpoint(id), keys.breaker(id), keys.inFlight(id))
         .srem(keys.endpointIds, id)
-        .exec()) ?? [[null, 0]];
+        .exec()) ?? [null, [null, 0]];
       return Number(removed?.[1] ?? 0) > 0;
     },
   };

@@ -3,9 +3,9 @@ import { publishEvent } from '@runway-relay/runtime';
 import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { failedEvent, type Harness, startHarness } from '../test/harness.js';
 import { runFanOutConsumer } from './fan-out-consumer.js';
 import { messageIdFor } from './message-log.js';
-import { failedEvent, type Harness, startHarness } from './test-harness.js';
 
 let server: RedisServerHarness;
 let h: Harness;

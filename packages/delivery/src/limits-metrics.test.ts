@@ -1,10 +1,16 @@
-import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
+import {
+  type RedisServerHarness,
+  respondWith,
+  startRedisServer,
+  startWebhookReceiver,
+  type WebhookReceiver,
+  waitFor,
+} from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { failedEvent, type Harness, startHarness } from './test-harness.js';
-import { reply, startReceiver, type TestReceiver } from './test-receiver.js';
+import { failedEvent, type Harness, startHarness } from '../test/harness.js';
 
 let redis: RedisServerHarness;
-let receiver: TestReceiver;
+let receiver: WebhookReceiver;
 let h: Harness;
 
 beforeAll(async () => {
@@ -20,7 +26,7 @@ afterEach(async () => {
 
 describe('per-endpoint limits', () => {
   it('keeps at most max_in_flight attempts at once for an endpoint, the others wait (delayed, not failed)', async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     h = await startHarness({ redisUrl: redis.url });
     let inFlight = 0;
     let most = 0;
@@ -46,7 +52,7 @@ describe('per-endpoint limits', () => {
   });
 
   it('starts at most rate_limit_per_s attempts per second for an endpoint', async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     h = await startHarness({ redisUrl: redis.url });
     await h.endpoints.create({ url: receiver.url, rate_limit_per_s: 2 });
     for (let i = 0; i < 5; i += 1) await h.fanOut.fanOutEvent(failedEvent());
@@ -62,14 +68,14 @@ describe('per-endpoint limits', () => {
 
 describe('delivery metrics', () => {
   it('counts delivered and failed messages by endpoint, attempt latency, retry depth and breaker state', async () => {
-    receiver = await startReceiver();
+    receiver = await startWebhookReceiver();
     h = await startHarness({ redisUrl: redis.url, attempts: 2, breakerThreshold: 2 });
     const ok = await h.endpoints.create({ url: receiver.url });
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 1);
     await h.endpoints.update(ok.endpoint.id, { enabled: false });
     const broken = await h.endpoints.create({ url: receiver.url.replace('/hooks', '/broken') });
-    receiver.always(reply(500));
+    receiver.always(respondWith(500));
     await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(async () => (await h.breaker.state(broken.endpoint.id)) === 'open');
     const [id] = await h.log.endpointMessageIds(broken.endpoint.id, 0);

@@ -99,6 +99,16 @@ export interface MessageLog {
   endpointAttempts(endpointId: string, options?: { limit?: number; beforeMs?: number }): Promise<AttemptRecord[]>;
   /** Ids of an endpoint's messages created at or after `sinceMs`, oldest first. */
   endpointMessageIds(endpointId: string, sinceMs: number): Promise<string[]>;
+  /**
+   * A page of an endpoint's messages, newest first: ids and creation times (ms) at or before
+   * `atOrBeforeMs` (default: now), skipping the first `offset` of those. For an API's cursor.
+   */
+  endpointMessagesPage(
+    endpointId: string,
+    page: { atOrBeforeMs?: number; offset?: number; limit: number },
+  ): Promise<Array<{ id: string; createdMs: number }>>;
+  /** The status of each message (one round trip); null for one that expired. */
+  statuses(ids: readonly string[]): Promise<Array<MessageStatus | null>>;
 }
 
 // Creates a message and indexes it, atomically and only once: a re-read of the stream finds it.
@@ -229,5 +239,29 @@ export function createMessageLog(options: {
     },
     endpointMessageIds: (endpointId, sinceMs) =>
       redis.zrangebyscore(keys.endpointMessages(endpointId), sinceMs, '+inf'),
+    async endpointMessagesPage(endpointId, page) {
+      const flat = await redis.zrevrangebyscore(
+        keys.endpointMessages(endpointId),
+        page.atOrBeforeMs ?? '+inf',
+        '-inf',
+        'WITHSCORES',
+        'LIMIT',
+        page.offset ?? 0,
+        page.limit,
+      );
+      const out: Array<{ id: string; createdMs: number }> = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ id: String(flat[i]), createdMs: Number(flat[i + 1]) });
+      return out;
+    },
+    async statuses(ids) {
+      if (ids.length === 0) return [];
+      const pipeline = redis.pipeline();
+      for (const id of ids) pipeline.hget(keys.message(id), 'status');
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([error, value]) => {
+        const parsed = MessageStatusSchema.safeParse(value);
+        return error === null && parsed.success ? parsed.data : null;
+      });
+    },
   };
 }

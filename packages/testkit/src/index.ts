@@ -2,6 +2,7 @@ export * from './fixtures.js';
 export * from './free-port.js';
 export * from './http/stream-helpers.js';
 export * from './http/test-server.js';
+export * from './http/webhook-receiver.js';
 export * from './media-bytes.js';
 export * from './process/index.js';
 export * from './redis/cluster-nodes.js';

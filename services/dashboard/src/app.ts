@@ -6,6 +6,7 @@ import {
   registryTtlSeconds,
   relayKeys,
 } from '@runway-relay/contracts';
+import type { DeliveryCore } from '@runway-relay/delivery';
 import { createProviderAccess } from '@runway-relay/provider-client';
 import {
   HttpError,
@@ -22,9 +23,12 @@ import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
 import { registerBullBoardReprocess } from './bull-board-reprocess.js';
 import { createConflictAdmin } from './conflict-admin.js';
+import { createDeliveryAdmin } from './delivery-admin.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
 import { createQuarantineAdmin } from './quarantine-admin.js';
 import { registerRequestLog } from './request-log.js';
+import { registerDeliveryRoutes } from './routes/deliveries.route.js';
+import { registerEndpointRoutes } from './routes/endpoints.route.js';
 import { registerEventRoutes } from './routes/events.route.js';
 import { registerQuarantineRoutes } from './routes/quarantine.route.js';
 import { registerRegistrationRoutes } from './routes/registration.route.js';
@@ -40,6 +44,8 @@ export interface DashboardDeps {
   redis: RedisClient;
   /** The callbacks queue, shown in Bull Board and used to look up and retry jobs. */
   queue: Queue;
+  /** Webhook delivery: endpoints, the message log, replay; its `deliveries` queue is shown in Bull Board. */
+  delivery: DeliveryCore;
   /** Object store for presigned media URLs and the storage readiness check; optional. */
   store?: ObjectStore;
   /** Defaults to a fresh registry with process metrics. */
@@ -128,9 +134,12 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
     callbackUrl: config.PUBLIC_CALLBACK_URL,
   });
   registerEventRoutes(app, { redis, stream: events.stream });
+  const deliveryAdmin = createDeliveryAdmin({ core: deps.delivery, redis, eventsStream: events.stream });
+  registerEndpointRoutes(app, deps.delivery, deliveryAdmin);
+  registerDeliveryRoutes(app, deps.delivery, deliveryAdmin);
   registerUiRoutes(app);
   registerBullBoardReprocess(app, tasks);
-  mountBullBoard(app, [deps.queue]);
+  mountBullBoard(app, [deps.queue, deps.delivery.queue]);
 
   const checks: Record<string, ReadinessCheck> = { redis: () => redis.ping() };
   if (store) checks.storage = () => store.ping();

@@ -1,4 +1,5 @@
 import type { DashboardConfig } from '@runway-relay/contracts';
+import { createDeliveryCore, type DeliveryCore } from '@runway-relay/delivery';
 import {
   closeQuietly,
   createLogger,
@@ -33,6 +34,8 @@ export interface DashboardService extends ServiceRoot {
   readonly redis: RedisClient;
   readonly queue: Queue;
   readonly store: ObjectStore;
+  /** Webhook endpoints, the delivery log and replay (docs/delivery.md §8). */
+  readonly delivery: DeliveryCore;
   /** Bull Board, the admin API and the probes (tests `inject()` into it). */
   readonly app: FastifyInstance;
   /**
@@ -66,7 +69,8 @@ export function createDashboard(config: DashboardConfig, overrides: DashboardOve
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const store = createDashboardStore(config);
-  const app = buildDashboardApp({ config, logger, redis, queue, store });
+  const delivery = createDeliveryCore({ connection: redis, config, logger });
+  const app = buildDashboardApp({ config, logger, redis, queue, store, delivery });
   const stopping = new AbortController();
 
   const start = async (): Promise<DashboardAddresses> => {
@@ -89,10 +93,11 @@ export function createDashboard(config: DashboardConfig, overrides: DashboardOve
       stopping.abort(new Error('dashboard closing'));
       await app.close();
       await queue.close().catch(() => undefined);
+      await delivery.close().catch(() => undefined);
       await closeQuietly([redis]);
     })();
     return closing;
   };
 
-  return { config, logger, redis, queue, store, app, start, close };
+  return { config, logger, redis, queue, store, delivery, app, start, close };
 }

@@ -26,6 +26,7 @@ import { Queue, type Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { buildWorker } from './build-worker.js';
+import { assertDeliveryConfigAllowed, type DeliveryRuntime, startDelivery } from './delivery/delivery-runtime.js';
 import { createSafeAgent, safeAgentOptionsFromConfig } from './download/index.js';
 import { createWorkerMetrics, type WorkerMetrics } from './metrics.js';
 import { buildOpsServer } from './ops-server.js';
@@ -64,6 +65,8 @@ export interface WorkerService extends ServiceRoot {
   readonly ops: FastifyInstance;
   /** The BullMQ worker; throws before `start()` has resolved. */
   readonly worker: Worker;
+  /** Webhook delivery (fan-out consumer + `deliveries` worker); throws before `start()` has resolved. */
+  readonly delivery: DeliveryRuntime;
   /**
    * Listens on the ops port first (so `/readyz` can say what is missing), waits for Redis and
    * checks that it cannot drop jobs (a {@link StartRefusedError} otherwise), waits for the
@@ -129,8 +132,11 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
   let worker: Worker | undefined;
   let sweeper: UploadSweeper | undefined;
   let reconciler: ReconcileScheduler | undefined;
+  let delivery: DeliveryRuntime | undefined;
 
   const start = async (): Promise<WorkerAddresses> => {
+    // A DELIVERY_URL the URL policy refuses is a configuration error (exit 78), before anything runs.
+    await assertDeliveryConfigAllowed(config);
     await ops.listen({ host: config.WORKER_METRICS_HOST, port: config.WORKER_METRICS_PORT });
     const address = ops.server.address();
     const opsPort = typeof address === 'object' && address !== null ? address.port : config.WORKER_METRICS_PORT;
@@ -155,6 +161,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
     } else {
       logger.info('PROVIDER_API_KEY unset: the reconciler does not run (lost callbacks are not recovered)');
     }
+    delivery = startDelivery(config, { logger, redis, store, registry: metrics.registry, tasks: registry });
     // Incomplete uploads of workers killed mid-transfer (a failed transfer aborts its own).
     sweeper = startUploadSweeper({
       store,
@@ -179,7 +186,7 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
       sweeper?.stop();
       await reconciler?.close();
       // Stop taking jobs and wait for the running ones (runService bounds this by SHUTDOWN_GRACE_MS).
-      await worker?.close();
+      await Promise.all([worker?.close(), delivery?.close()]);
       await ops.close();
       await queue.close().catch(() => undefined);
       if (!overrides.dispatcher) await agent.close().catch(() => undefined);
@@ -199,6 +206,10 @@ export function createWorker(config: WorkerConfig, overrides: WorkerOverrides = 
     get worker(): Worker {
       if (!worker) throw new Error('the worker is not started: await start() first');
       return worker;
+    },
+    get delivery(): DeliveryRuntime {
+      if (!delivery) throw new Error('delivery is not started: await start() first');
+      return delivery;
     },
     start,
     close,

@@ -5,14 +5,14 @@ import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
 import type { Agent } from 'undici';
-import { readBreakerStates } from './breaker.js';
-import { createDeliveryAgent } from './delivery-agent.js';
-import { createDeliveryCore, type DeliverySettings } from './delivery-core.js';
-import { createDeliveryWorker } from './delivery-worker.js';
-import type { MessageLogLimits } from './message-log.js';
-import { createDeliveryMetrics } from './metrics.js';
-import type { MetadataFor, Presign } from './payload.js';
-import { createDeliveryProcessor } from './processor.js';
+import { readBreakerStates } from '../src/breaker.js';
+import { createDeliveryAgent } from '../src/delivery-agent.js';
+import { createDeliveryCore, type DeliverySettings } from '../src/delivery-core.js';
+import { createDeliveryWorker } from '../src/delivery-worker.js';
+import type { MessageLogLimits } from '../src/message-log.js';
+import { createDeliveryMetrics } from '../src/metrics.js';
+import type { MetadataFor, Presign } from '../src/payload.js';
+import { createDeliveryProcessor } from '../src/processor.js';
 
 export interface HarnessOptions {
   redisUrl: string;
