@@ -80,7 +80,11 @@ describe('a worker whose object store is unreachable at start', () => {
     const ready = await probe(opsPort, '/readyz');
     expect(ready).toEqual({
       status: 200,
-      body: { status: 'ready', checks: { redis: 'ok', redis_config: 'ok', storage: 'ok' } },
+      body: {
+        status: 'ready',
+        checks: { redis: 'ok', redis_config: 'ok', storage: 'ok' },
+        provider_verify: 'off',
+      },
     });
     // Started for real: the bucket exists and the BullMQ worker runs.
     expect(worker.worker.isRunning()).toBe(true);
