@@ -54,17 +54,22 @@ local function touch(duplicate)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 local STATUS_INDEX = {accepted = 6, processing = 7, stored = 8, failed = 9, held = 10}
+-- Scores the task in the set of all tasks and in its new status's set (trimming entries older
+-- than the record's life), and takes it out of the set of the status it had: the script read
+-- that status, so it needs no ZREM on the other three sets (indexTaskStatus, which does not
+-- read it, removes from all of them). A task unknown here is in no status set: an entry left by
+-- an expired earlier record of the same id is older than the TTL, so the next write to its set
+-- trims it, and the worker's first write for the new job removes it from every other set.
 local function index(new_status)
   local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[3]) * 1000
-  for i = 5, 10 do
-    if i == 5 or i == STATUS_INDEX[new_status] then
-      redis.call('ZADD', KEYS[i], ARGV[2], ARGV[15])
-      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
-      redis.call('EXPIRE', KEYS[i], ARGV[3])
-    else
-      redis.call('ZREM', KEYS[i], ARGV[15])
-    end
+  local target = STATUS_INDEX[new_status]
+  for _, i in ipairs({5, target}) do
+    redis.call('ZADD', KEYS[i], ARGV[2], ARGV[15])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
+    redis.call('EXPIRE', KEYS[i], ARGV[3])
   end
+  local previous = status and STATUS_INDEX[status]
+  if previous and previous ~= target then redis.call('ZREM', KEYS[previous], ARGV[15]) end
 end
 local function claimed_job_exists(job_key)
   return status ~= 'accepted' or redis.call('EXISTS', job_key) == 1
