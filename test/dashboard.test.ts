@@ -12,6 +12,7 @@ import {
 } from '@runway-relay/contracts';
 import { createDashboardStore } from '@runway-relay/dashboard';
 import { closeQuietly, createLogger, createRedis, publishEvent } from '@runway-relay/runtime';
+import type { ObjectStore } from '@runway-relay/storage';
 import {
   type RedisServerHarness,
   type S3Harness,
@@ -19,7 +20,6 @@ import {
   startS3Server,
   waitFor,
 } from '@runway-relay/testkit';
-import type { ObjectStore } from '@runway-relay/worker';
 import { type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';

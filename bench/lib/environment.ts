@@ -15,6 +15,8 @@ export interface MachineInfo {
   redisServer: string;
   /** 1-minute load average when the run started: other work on a shared machine skews req/s. */
   loadAverage: number;
+  /** The commit measured (short hash), marked when tracked files differ from it. */
+  commit: string;
 }
 
 const PACKAGES = ['fastify', 'bullmq', 'ioredis', 'minio', 'zod', 'autocannon'];
@@ -39,6 +41,19 @@ function redisServerVersion(): string {
   }
 }
 
+function measuredCommit(root: string): string {
+  try {
+    const hash = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    return dirty.trim() === '' ? hash : `${hash} with uncommitted changes`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 /** Describes this machine and the installed versions under `root`. */
 export function machineInfo(root: string): MachineInfo {
   const cpus = os.cpus();
@@ -51,6 +66,7 @@ export function machineInfo(root: string): MachineInfo {
     packages: Object.fromEntries(PACKAGES.map((name) => [name, installedVersion(root, name)])),
     redisServer: redisServerVersion(),
     loadAverage: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
+    commit: measuredCommit(root),
   };
 }
 

@@ -69,6 +69,7 @@ function machineSection(m: MachineInfo, command: string, date: string): string[]
     `| memory | ${m.memoryGiB} GiB |`,
     `| OS | ${m.os} |`,
     `| Node | ${m.node} |`,
+    `| commit | ${m.commit} |`,
     `| packages | ${versions} |`,
     `| redis-server | ${m.redisServer} |`,
     `| load average at start | ${m.loadAverage} (1 min; other work on the machine lowers req/s — CPU µs per request is steadier) |`,

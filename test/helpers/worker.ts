@@ -1,10 +1,10 @@
 import { loadWorkerConfig, type RelayEvent, type WorkerConfig } from '@runway-relay/contracts';
 import { parseStreamEntry } from '@runway-relay/runtime';
+import type { ObjectStore } from '@runway-relay/storage';
 import {
   createSafeAgent,
   createWorker,
   isForbiddenAddress,
-  type ObjectStore,
   safeAgentOptionsFromConfig,
   type WorkerMetrics,
 } from '@runway-relay/worker';

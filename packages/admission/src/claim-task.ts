@@ -18,7 +18,8 @@ import type { RedisClient } from '@runway-relay/runtime';
  * KEYS: 1 task hash, 2 success job hash, 3 failure job hash, 4 signature replay record,
  *       5 index of all tasks, 6-10 the status indexes in {@link TASK_STATUSES} order.
  * ARGV: 1 outcome, 2 now (ms), 3 ttl (s), 4 code, 5 msg, 6 video_id, 7 job id, 8 extra JSON,
- *       9 content fingerprint, 10 content summary JSON, 11 conflict record JSON,
+ *       9 content fingerprint, 10 content summary JSON, 11 conflict record JSON ('' on the first
+ *       run: most deliveries never need it, so it is only sent when the script asks for it),
  *       12 body sha256 ('' without a provider signature), 13 signature Unix seconds (''),
  *       14 replay record ttl (s), 15 task id.
  *
@@ -33,6 +34,8 @@ import type { RedisClient } from '@runway-relay/runtime';
  * - `ensure`: claimed before but the job is not in Redis yet (a concurrent delivery is adding
  *   it, or one crashed before it could): add it again, BullMQ ignores a second add of an id;
  * - `duplicate`: the same callback again;
+ * - `record`: (internal) a conflict is to be recorded and ARGV 11 was empty: nothing was
+ *   written but the idempotent replay record; {@link claimTask} runs the script again with it;
  * - `conflict`: an authenticated callback that disagrees with the accepted one; recorded on
  *   the task (the first one whole), the task held until it is resolved.
  * A task is only ever called duplicate when its job exists or the worker already moved it on,
@@ -54,25 +57,32 @@ local function touch(duplicate)
   redis.call('EXPIRE', KEYS[1], ARGV[3])
 end
 local STATUS_INDEX = {accepted = 6, processing = 7, stored = 8, failed = 9, held = 10}
+-- Scores the task in the set of all tasks and in its new status's set (trimming entries older
+-- than the record's life), and takes it out of the set of the status it had: the script read
+-- that status, so it needs no ZREM on the other three sets (indexTaskStatus, which does not
+-- read it, removes from all of them). A task unknown here is in no status set: an entry left by
+-- an expired earlier record of the same id is older than the TTL, so the next write to its set
+-- trims it, and the worker's first write for the new job removes it from every other set.
 local function index(new_status)
   local cutoff = tonumber(ARGV[2]) - tonumber(ARGV[3]) * 1000
-  for i = 5, 10 do
-    if i == 5 or i == STATUS_INDEX[new_status] then
-      redis.call('ZADD', KEYS[i], ARGV[2], ARGV[15])
-      redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
-      redis.call('EXPIRE', KEYS[i], ARGV[3])
-    else
-      redis.call('ZREM', KEYS[i], ARGV[15])
-    end
+  local target = STATUS_INDEX[new_status]
+  for _, i in ipairs({5, target}) do
+    redis.call('ZADD', KEYS[i], ARGV[2], ARGV[15])
+    redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', cutoff)
+    redis.call('EXPIRE', KEYS[i], ARGV[3])
   end
+  local previous = status and STATUS_INDEX[status]
+  if previous and previous ~= target then redis.call('ZREM', KEYS[previous], ARGV[15]) end
 end
 local function claimed_job_exists(job_key)
   return status ~= 'accepted' or redis.call('EXISTS', job_key) == 1
 end
 local function conflict()
+  local first = redis.call('HGET', KEYS[1], 'conflict_state') ~= 'open'
+  if first and ARGV[11] == '' then return {'record', ''} end
   touch(false)
   redis.call('HINCRBY', KEYS[1], 'conflicts', 1)
-  if redis.call('HGET', KEYS[1], 'conflict_state') ~= 'open' then
+  if first then
     redis.call('HSET', KEYS[1], 'conflict', ARGV[11], 'conflict_state', 'open', 'updated_at', ARGV[2])
     -- A finished task is held again; one still queued or running is held by its worker.
     if status == 'stored' or status == 'failed' then
@@ -167,29 +177,33 @@ export async function claimTask(redis: RedisClient, keys: RelayKeys, input: Clai
     job,
   };
   const command = redis as unknown as ClaimCommand;
-  const [decision, accepted] = await command.relayClaimTask(
-    keys.task(callback.task_id),
-    keys.job(jobIdFor(callback.task_id, 'success')),
-    keys.job(jobIdFor(callback.task_id, 'failure')),
-    keys.signature(signed?.signatureFingerprint ?? 'none'),
-    keys.taskIndex('all'),
-    ...TASK_STATUSES.map((status) => keys.taskIndex(status)),
-    callback.outcome,
-    String(input.nowMs),
-    String(input.ttlSeconds),
-    String(callback.code),
-    callback.msg,
-    callback.video_id ?? '',
-    jobIdFor(callback.task_id, callback.outcome),
-    JSON.stringify(job.extra),
-    delivery.fingerprint,
-    JSON.stringify(delivery.summary),
-    JSON.stringify(delivery),
-    signed?.bodySha256 ?? '',
-    signed ? String(signed.timestamp) : '',
-    String(signed?.ttlSeconds ?? 1),
-    callback.task_id,
-  );
+  const run = (conflictRecord: string) =>
+    command.relayClaimTask(
+      keys.task(callback.task_id),
+      keys.job(jobIdFor(callback.task_id, 'success')),
+      keys.job(jobIdFor(callback.task_id, 'failure')),
+      keys.signature(signed?.signatureFingerprint ?? 'none'),
+      keys.taskIndex('all'),
+      ...TASK_STATUSES.map((status) => keys.taskIndex(status)),
+      callback.outcome,
+      String(input.nowMs),
+      String(input.ttlSeconds),
+      String(callback.code),
+      callback.msg,
+      callback.video_id ?? '',
+      jobIdFor(callback.task_id, callback.outcome),
+      JSON.stringify(job.extra),
+      delivery.fingerprint,
+      JSON.stringify(delivery.summary),
+      conflictRecord,
+      signed?.bodySha256 ?? '',
+      signed ? String(signed.timestamp) : '',
+      String(signed?.ttlSeconds ?? 1),
+      callback.task_id,
+    );
+  let [decision, accepted] = await run('');
+  // A conflict to record: the same decision again, now with the record (rare; no other path needs it).
+  if (decision === 'record') [decision, accepted] = await run(JSON.stringify(delivery));
   if (!DECISIONS.has(decision)) throw new Error(`unexpected claim decision ${decision}`);
   return {
     decision: decision as ClaimDecision,

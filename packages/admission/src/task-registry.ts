@@ -1,4 +1,4 @@
-import { type RelayKeys, TaskLabelsSchema } from '@runway-relay/contracts';
+import { jsonText, type RelayKeys, TaskLabelsSchema } from '@runway-relay/contracts';
 import type { RedisClient } from '@runway-relay/runtime';
 import { z } from 'zod';
 
@@ -37,17 +37,7 @@ const int = z.coerce.number().int();
 /** A registered task's hash (HGETALL gives strings; this parses them). */
 const RegisteredHashSchema = z.object({
   registered_at: int,
-  meta: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(TaskMetadataSchema),
+  meta: jsonText(TaskMetadataSchema),
   polls: int.default(0),
   /** Seconds of the last interval between polls; 0 before the first poll. */
   interval_s: int.default(0),

@@ -18,6 +18,7 @@ export * from './event-id.js';
 export * from './failure-taxonomy.js';
 export * from './job.schema.js';
 export * from './job-name.js';
+export * from './json-text.js';
 export * from './keys.js';
 export * from './quarantine.schema.js';
 export * from './queue-options.js';

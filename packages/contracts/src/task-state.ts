@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CallbackSummarySchema, StoredObjectSchema } from './event.schema.js';
 import { FailureCategorySchema } from './failure-taxonomy.js';
 import { CallbackJobSchema } from './job.schema.js';
+import { jsonText } from './json-text.js';
 
 /**
  * Lifecycle of a task as the relay sees it:
@@ -13,19 +14,7 @@ import { CallbackJobSchema } from './job.schema.js';
 export const TaskStatusSchema = z.enum(['accepted', 'processing', 'stored', 'failed', 'held']);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
-const jsonField = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'is not JSON' });
-        return z.NEVER;
-      }
-    })
-    .pipe(schema)
-    .optional();
+const jsonField = <T extends z.ZodType>(schema: T) => jsonText(schema).optional();
 
 const int = z.coerce.number().int();
 

@@ -6,11 +6,9 @@ export const EventTypeSchema = z.enum(RelayEventSchema.options.map((option) => o
 
 const EndpointUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
 
-/** An endpoint as the store keeps it, secret included. Never returned by an API: see {@link EndpointView}. */
-export const EndpointSchema = z.object({
-  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+/** The settings an operator chooses: stored, created (with defaults) and patched alike. */
+const SETTINGS = {
   url: EndpointUrlSchema,
-  secret: WebhookSecretSchema,
   /** Event types delivered; empty: all of them. */
   event_types: z.array(EventTypeSchema),
   enabled: z.boolean(),
@@ -19,6 +17,13 @@ export const EndpointSchema = z.object({
   /** Attempts started per second for this endpoint, across all processes; null: no limit. */
   rate_limit_per_s: z.number().int().min(1).max(10_000).nullable(),
   description: z.string().max(500),
+};
+
+/** An endpoint as the store keeps it, secret included. Never returned by an API: see {@link EndpointView}. */
+export const EndpointSchema = z.object({
+  id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/),
+  ...SETTINGS,
+  secret: WebhookSecretSchema,
   created_at: z.iso.datetime(),
   updated_at: z.iso.datetime(),
   /** Why it is disabled (an operator, or the endpoint answered 410); null while enabled. */
@@ -34,12 +39,12 @@ export type EndpointView = Omit<Endpoint, 'secret'> & { secret_masked: string };
 /** Body of a create request. */
 export const EndpointCreateSchema = z
   .object({
-    url: EndpointUrlSchema,
-    event_types: z.array(EventTypeSchema).default([]),
-    enabled: z.boolean().default(true),
-    max_in_flight: z.number().int().min(1).max(1000).default(10),
-    rate_limit_per_s: z.number().int().min(1).max(10_000).nullable().default(null),
-    description: z.string().max(500).default(''),
+    url: SETTINGS.url,
+    event_types: SETTINGS.event_types.default([]),
+    enabled: SETTINGS.enabled.default(true),
+    max_in_flight: SETTINGS.max_in_flight.default(10),
+    rate_limit_per_s: SETTINGS.rate_limit_per_s.default(null),
+    description: SETTINGS.description.default(''),
     /** Optional: a secret of the caller's own; one is generated otherwise. */
     secret: WebhookSecretSchema.optional(),
   })
@@ -47,15 +52,5 @@ export const EndpointCreateSchema = z
 export type EndpointCreate = z.input<typeof EndpointCreateSchema>;
 
 /** Body of an update request: any subset of the settings. */
-export const EndpointPatchSchema = z
-  .object({
-    url: EndpointUrlSchema,
-    event_types: z.array(EventTypeSchema),
-    enabled: z.boolean(),
-    max_in_flight: z.number().int().min(1).max(1000),
-    rate_limit_per_s: z.number().int().min(1).max(10_000).nullable(),
-    description: z.string().max(500),
-  })
-  .partial()
-  .strict();
+export const EndpointPatchSchema = z.object(SETTINGS).partial().strict();
 export type EndpointPatch = z.infer<typeof EndpointPatchSchema>;

@@ -1,13 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RelayEvent } from '@runway-relay/contracts';
-import { type Logger, parseStreamEntry, type RedisClient } from '@runway-relay/runtime';
+import {
+  ensureConsumerGroup,
+  type Logger,
+  parseStreamEntry,
+  type RedisClient,
+  readGroup,
+  type StreamEntry,
+} from '@runway-relay/runtime';
 import type { FanOut } from './fan-out.js';
 
 /** The consumer group of the deliveries on the events stream. */
 export const DELIVERY_GROUP = 'deliveries';
-
-type Entry = [id: string, fields: string[] | null];
-type ReadReply = Array<[stream: string, entries: Entry[]]> | null;
 
 export interface FanOutConsumerOptions {
   /** A dedicated connection: XREADGROUP BLOCK holds it. */
@@ -39,14 +43,10 @@ export async function runFanOutConsumer(options: FanOutConsumerOptions): Promise
   const claimIdleMs = options.claimIdleMs ?? 60_000;
   const batch = String(options.batchSize ?? 50);
   const block = options.blockMs ?? 1000;
-  try {
-    await redis.xgroup('CREATE', stream, group, options.startId ?? '$', 'MKSTREAM');
-  } catch (error) {
-    if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
-  }
+  await ensureConsumerGroup(redis, stream, group, options.startId ?? '$');
 
   /** Handles a batch; false when an entry failed (it stays pending for a later try). */
-  async function handle(entries: Entry[]): Promise<boolean> {
+  async function handle(entries: StreamEntry[]): Promise<boolean> {
     let ok = true;
     for (const [entryId, fields] of entries) {
       if (fields === null) {
@@ -92,26 +92,14 @@ export async function runFanOutConsumer(options: FanOutConsumerOptions): Promise
             claimCursor,
             'COUNT',
             batch,
-          )) as [string, Entry[]];
+          )) as [string, StreamEntry[]];
           if (claimed.length > 0)
             logger.info({ entries: claimed.length }, 'claimed pending events (idle consumer or failed fan-out)');
           await handle(claimed);
           claimCursor = next;
         } while (claimCursor !== '0-0' && !signal?.aborted);
       }
-      const reply = (await redis.xreadgroup(
-        'GROUP',
-        group,
-        consumer,
-        'COUNT',
-        batch,
-        'BLOCK',
-        String(block),
-        'STREAMS',
-        stream,
-        cursor,
-      )) as ReadReply;
-      const entries = reply?.[0]?.[1] ?? [];
+      const entries = await readGroup(redis, { stream, group, consumer, count: batch, blockMs: String(block), cursor });
       if (cursor !== '>') cursor = entries.at(-1)?.[0] ?? '>';
       if (!(await handle(entries))) await sleep(block, undefined, { signal }).catch(() => undefined);
     } catch (error) {

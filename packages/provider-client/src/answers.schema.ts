@@ -63,6 +63,19 @@ const MediaUrl = z
     return text;
   });
 
+/** A nested object the provider may send as null or leave out: null then. */
+const objectOrNull = <T extends z.core.$ZodLooseShape>(shape: T) =>
+  z
+    .looseObject(shape)
+    .nullish()
+    .transform((value) => value ?? null);
+
+/** 1: the provider deleted the media; sent as a number or a string, or not at all. */
+const ExpireFlag = z
+  .union([z.number(), z.string()])
+  .nullish()
+  .transform((flag) => Number(flag) === 1);
+
 function successVideo(videoUrl: string | null, imageUrl: string | null, videoId: string | null, ctx: z.RefinementCtx) {
   if (videoUrl === null) {
     ctx.addIssue({ code: 'custom', path: ['videoUrl'], message: 'is required when the task succeeded' });
@@ -76,13 +89,10 @@ export const RunwayDetailSchema = z
   .looseObject({
     taskId: TaskIdSchema,
     state: ProviderTaskStateSchema,
-    videoInfo: z
-      .looseObject({ videoId: LooseText, videoUrl: MediaUrl, imageUrl: MediaUrl })
-      .nullish()
-      .transform((info) => info ?? null),
+    videoInfo: objectOrNull({ videoId: LooseText, videoUrl: MediaUrl, imageUrl: MediaUrl }),
     failCode: LooseCode,
     failMsg: z.string().nullish(),
-    expireFlag: z.union([z.number(), z.string()]).nullish(),
+    expireFlag: ExpireFlag,
   })
   .transform((data, ctx): TaskDetail => {
     const info = data.videoInfo;
@@ -97,7 +107,7 @@ export const RunwayDetailSchema = z
       video,
       failCode: data.failCode,
       failMsg: data.failMsg ?? '',
-      expired: Number(data.expireFlag) === 1,
+      expired: data.expireFlag,
     };
   });
 
@@ -109,13 +119,10 @@ export const AlephDetailSchema = z
   .looseObject({
     taskId: TaskIdSchema,
     successFlag: z.coerce.number().int(),
-    response: z
-      .looseObject({ resultVideoUrl: MediaUrl, resultImageUrl: MediaUrl })
-      .nullish()
-      .transform((response) => response ?? null),
+    response: objectOrNull({ resultVideoUrl: MediaUrl, resultImageUrl: MediaUrl }),
     errorCode: LooseCode,
     errorMessage: z.string().nullish(),
-    expireFlag: z.union([z.number(), z.string()]).nullish(),
+    expireFlag: ExpireFlag,
   })
   .transform((data, ctx): TaskDetail => {
     const state: ProviderTaskState =
@@ -132,7 +139,7 @@ export const AlephDetailSchema = z
       video,
       failCode: data.errorCode === 0 ? null : data.errorCode,
       failMsg: data.errorMessage ?? '',
-      expired: Number(data.expireFlag) === 1,
+      expired: data.expireFlag,
     };
   });
 

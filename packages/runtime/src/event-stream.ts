@@ -83,7 +83,50 @@ export function parseStreamEntry(fields: string[]): RelayEvent {
   return RelayEventSchema.parse(JSON.parse(json));
 }
 
-type StreamReply = Array<[stream: string, entries: Array<[id: string, fields: string[]]>]> | null;
+/** A stream entry as XREADGROUP / XAUTOCLAIM return it; `null` fields: trimmed while pending. */
+export type StreamEntry = [id: string, fields: string[] | null];
+type StreamReply = Array<[stream: string, entries: StreamEntry[]]> | null;
+
+/** Creates the consumer group (and the stream) unless it exists; a new group reads from `startId`. */
+export async function ensureConsumerGroup(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+  startId: string,
+): Promise<void> {
+  try {
+    await redis.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
+  } catch (error) {
+    if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
+  }
+}
+
+export interface GroupRead {
+  stream: string;
+  group: string;
+  consumer: string;
+  count: string;
+  blockMs: string;
+  /** `0` (or an id): this consumer's pending entries after it; `>`: new entries. */
+  cursor: string;
+}
+
+/** One XREADGROUP ... BLOCK call: the entries read, none when it timed out. */
+export async function readGroup(redis: RedisClient, read: GroupRead): Promise<StreamEntry[]> {
+  const reply = (await redis.xreadgroup(
+    'GROUP',
+    read.group,
+    read.consumer,
+    'COUNT',
+    read.count,
+    'BLOCK',
+    read.blockMs,
+    'STREAMS',
+    read.stream,
+    read.cursor,
+  )) as StreamReply;
+  return reply?.[0]?.[1] ?? [];
+}
 
 export interface ConsumeOptions {
   redis: RedisClient;
@@ -115,26 +158,10 @@ export async function consumeEvents(options: ConsumeOptions): Promise<void> {
   const { redis, stream, group, consumer, handler, signal } = options;
   const batch = String(options.batchSize ?? 100);
   const block = String(options.blockMs ?? 1000);
-  try {
-    await redis.xgroup('CREATE', stream, group, options.startId ?? '0', 'MKSTREAM');
-  } catch (error) {
-    if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
-  }
+  await ensureConsumerGroup(redis, stream, group, options.startId ?? '0');
   let cursor = '0'; // '0': our pending entries first; '>' once they are drained.
   while (!signal?.aborted) {
-    const reply = (await redis.xreadgroup(
-      'GROUP',
-      group,
-      consumer,
-      'COUNT',
-      batch,
-      'BLOCK',
-      block,
-      'STREAMS',
-      stream,
-      cursor,
-    )) as StreamReply;
-    const entries = reply?.[0]?.[1] ?? [];
+    const entries = await readGroup(redis, { stream, group, consumer, count: batch, blockMs: block, cursor });
     if (cursor === '0' && entries.length === 0) {
       cursor = '>';
       continue;
@@ -143,7 +170,7 @@ export async function consumeEvents(options: ConsumeOptions): Promise<void> {
     for (const [entryId, fields] of entries) {
       let event: RelayEvent;
       try {
-        event = parseStreamEntry(fields);
+        event = parseStreamEntry(fields ?? []); // null: trimmed while pending, an invalid entry
       } catch (error) {
         options.onInvalid?.(entryId, error);
         await redis.xack(stream, group, entryId);

@@ -140,3 +140,17 @@ export async function closeQuietly(closables: Array<{ quit(): Promise<unknown> }
     }
   }
 }
+
+/** The Redis settings every service's config carries (packages/contracts/src/config/common.ts). */
+export interface RedisServiceConfig {
+  REDIS_URL: string;
+  REDIS_CLUSTER_NODES: readonly RedisNodeAddress[];
+}
+
+/** A composition root's connection: {@link createRedis} at the config's REDIS_URL / REDIS_CLUSTER_NODES. */
+export function createServiceRedis(
+  config: RedisServiceConfig,
+  options: Omit<RedisConnectionOptions, 'url' | 'clusterNodes'>,
+): RedisClient {
+  return createRedis({ url: config.REDIS_URL, clusterNodes: config.REDIS_CLUSTER_NODES, ...options });
+}

@@ -3,7 +3,7 @@ import { createDeliveryCore, type DeliveryCore } from '@runway-relay/delivery';
 import {
   closeQuietly,
   createLogger,
-  createRedis,
+  createServiceRedis,
   type Logger,
   type RedisClient,
   retryUntil,
@@ -51,21 +51,11 @@ export interface DashboardService extends ServiceRoot {
  * build the dashboard here, so the wiring exists once.
  */
 export function createDashboard(config: DashboardConfig, overrides: DashboardOverrides = {}): DashboardService {
-  const logger = createLogger({
-    service: 'dashboard',
-    level: config.LOG_LEVEL,
-    ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
-  });
+  const logger = createLogger({ service: 'dashboard', level: config.LOG_LEVEL, destination: overrides.logDestination });
   if (config.defaultCredentials) {
     logger.warn('DASHBOARD_USER / DASHBOARD_PASSWORD unset: using admin/admin. Local development only.');
   }
-  const redis = createRedis({
-    url: config.REDIS_URL,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
-    role: 'producer',
-    logger,
-    name: 'dashboard',
-  });
+  const redis = createServiceRedis(config, { role: 'producer', logger, name: 'dashboard' });
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const store = createDashboardStore(config);

@@ -1,16 +1,13 @@
-import { admitCallback, type ClaimDecision, prepareAdmission } from '@runway-relay/admission';
+import { type AdmitDeps, admitCallback, type ClaimDecision, prepareAdmission } from '@runway-relay/admission';
 import {
   type AuditEntry,
   appendAudit,
-  type CallbackJobOptions,
   describeIssues,
   type QuarantineEntry,
   QuarantineEntrySchema,
   RawCallbackSchema,
-  type RelayKeys,
 } from '@runway-relay/contracts';
-import type { EventStreamOptions, Logger, RedisClient } from '@runway-relay/runtime';
-import type { Queue } from 'bullmq';
+import type { Logger } from '@runway-relay/runtime';
 import type { Actor } from './operator.js';
 
 /** A quarantined body in a listing: what and why, without the body itself. */
@@ -22,13 +19,8 @@ export type ReplayResult =
   /** The body (edited or not) still fails the schema: nothing was changed. */
   | { ok: false; reason: 'invalid'; issues: Array<{ path: string; message: string }> };
 
-export interface QuarantineAdminDeps {
-  redis: RedisClient;
-  queue: Queue;
-  keys: RelayKeys;
-  events: EventStreamOptions;
-  jobOptions: CallbackJobOptions;
-  ttlSeconds: number;
+/** What admitting a callback needs (the replay takes a delivery's path), plus the log and clock. */
+export interface QuarantineAdminDeps extends AdmitDeps {
   logger: Logger;
   now?: () => number;
 }
@@ -114,28 +106,18 @@ export function createQuarantineAdmin(deps: QuarantineAdminDeps): QuarantineAdmi
       if (!parsed.success) return { ok: false, reason: 'invalid', issues: describeIssues(parsed.error) };
       const callback = parsed.data;
       const nowMs = now();
-      const claim = await admitCallback(
-        {
-          redis,
-          queue: deps.queue,
-          keys,
-          events: deps.events,
-          jobOptions: deps.jobOptions,
-          ttlSeconds: deps.ttlSeconds,
+      const claim = await admitCallback(deps, {
+        callback,
+        body,
+        receipt: {
+          received_at: new Date(nowMs).toISOString(),
+          request_id: `replay-${entry.request_id}`.slice(0, 128),
+          source_ip: entry.source_ip,
+          auth: ['operator_replay'],
+          path: entry.path,
         },
-        {
-          callback,
-          body,
-          receipt: {
-            received_at: new Date(nowMs).toISOString(),
-            request_id: `replay-${entry.request_id}`.slice(0, 128),
-            source_ip: entry.source_ip,
-            auth: ['operator_replay'],
-            path: entry.path,
-          },
-          nowMs,
-        },
-      );
+        nowMs,
+      });
       await remove(id);
       const audit: AuditEntry = {
         at: new Date(nowMs).toISOString(),

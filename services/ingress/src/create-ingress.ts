@@ -2,7 +2,7 @@ import type { IngressConfig } from '@runway-relay/contracts';
 import {
   closeQuietly,
   createLogger,
-  createRedis,
+  createServiceRedis,
   createStartupProgress,
   type Logger,
   type RedisClient,
@@ -61,17 +61,11 @@ function boundPort(app: FastifyInstance, configured: number): number {
  * benchmarks all build the ingress here, so the wiring exists once.
  */
 export function createIngress(config: IngressConfig, overrides: IngressOverrides = {}): IngressService {
-  const logger = createLogger({
-    service: 'ingress',
-    level: config.LOG_LEVEL,
-    ...(overrides.logDestination ? { destination: overrides.logDestination } : {}),
-  });
+  const logger = createLogger({ service: 'ingress', level: config.LOG_LEVEL, destination: overrides.logDestination });
   if (config.AUTH_DISABLED) {
     logger.warn('!!! AUTH_DISABLED=true: callbacks are accepted from ANYONE. Local development only. !!!');
   }
-  const redis = createRedis({
-    url: config.REDIS_URL,
-    clusterNodes: config.REDIS_CLUSTER_NODES,
+  const redis = createServiceRedis(config, {
     role: 'producer',
     logger,
     name: 'ingress',

@@ -1,4 +1,3 @@
-export * from '@runway-relay/storage';
 export * from './build-worker.js';
 export * from './create-worker.js';
 export * from './download/index.js';

@@ -1,5 +1,5 @@
+import { configProblems } from '@runway-relay/testkit/config-problems';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../errors.js';
 import { hashTagOf } from './common.js';
 import { loadDashboardConfig } from './dashboard.js';
 import { loadIngressConfig } from './ingress.js';
@@ -7,15 +7,7 @@ import { loadWorkerConfig } from './worker.js';
 
 const INGRESS = { CALLBACK_HMAC_KEYS: 'k' };
 
-function problems(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('hashTagOf', () => {
   it.each([

@@ -1,18 +1,10 @@
+import { configProblems } from '@runway-relay/testkit/config-problems';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../errors.js';
 import { CALLBACK_PATH_TOKEN_MAX_LENGTH, loadIngressConfig } from './ingress.js';
 
 const INGRESS = { CALLBACK_HMAC_KEYS: 'k' };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadIngressConfig({ ...INGRESS, ...env });
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = (env: Record<string, string>) => configProblems(() => loadIngressConfig({ ...INGRESS, ...env }));
 
 describe('CALLBACK_PATH_TOKEN', () => {
   it('accepts 16 to CALLBACK_PATH_TOKEN_MAX_LENGTH URL-safe characters', () => {

@@ -1,8 +1,8 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { configProblems } from '@runway-relay/testkit/config-problems';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../errors.js';
 import { DashboardEnvSchema, loadDashboardConfig } from './dashboard.js';
 import { IngressEnvSchema, loadIngressConfig } from './ingress.js';
 import { SECRET_VARIABLES } from './secret-files.js';
@@ -18,15 +18,7 @@ function secretFile(name: string, content: string): string {
   return path;
 }
 
-function problems(load: () => unknown): string[] {
-  try {
-    load();
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('<NAME>_FILE secrets', () => {
   it('reads every secret variable from a file, trimmed, in the service that uses it', () => {
