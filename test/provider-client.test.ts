@@ -235,4 +235,22 @@ describe('provider client: the rate limiter shared through Redis', () => {
     const elapsed = ((arrivals.at(-1) as number) - (arrivals[0] as number)) / 1000;
     expect(elapsed).toBeGreaterThanOrEqual((24 - burst - 1) / rate - 0.1);
   });
+
+  it('a request someone waits on gives up on a spent budget after limiterTimeoutMs, sending nothing', async () => {
+    const key = relayKeys(`limit${++counter}`, 'q').providerRate;
+    const redis = new Redis(redisServer.url);
+    cleanups.push(async () => {
+      await redis.quit();
+    });
+    const limiter = createRedisRateLimiter({ redis, key, ratePerSecond: 0.2, burst: 1 });
+    const api = client({ limiter, limiterTimeoutMs: 200, retries: 0 });
+    const body = { prompt: 'a cat', duration: 5, quality: '720p', aspectRatio: '16:9' } as const;
+    const before = sim.api.counts().generate ?? 0;
+    await api.generate(body);
+    const started = Date.now();
+    const error = await failure(api.generate(body));
+    expect(error).toMatchObject({ kind: 'rate_limited', notSent: true, retryAfterMs: 200 });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect((sim.api.counts().generate ?? 0) - before).toBe(1);
+  });
 });

@@ -25,6 +25,7 @@ export function createProviderAccess(
   config: ProviderAccessConfig,
   redis: RedisClient,
   registry: Registry,
+  options: { limiterTimeoutMs?: number } = {},
 ): ProviderAccess | null {
   if (config.PROVIDER_API_KEY === undefined) return null;
   const limiter = createRedisRateLimiter({
@@ -39,6 +40,7 @@ export function createProviderAccess(
     apiKey: config.PROVIDER_API_KEY,
     timeoutMs: config.PROVIDER_TIMEOUT_MS,
     limiter,
+    ...(options.limiterTimeoutMs === undefined ? {} : { limiterTimeoutMs: options.limiterTimeoutMs }),
     metrics,
   });
   return { client, limiter, metrics };

@@ -66,6 +66,11 @@ export interface ProviderClientOptions {
   backoff?: BackoffOptions;
   /** Shared limiter every attempt waits for (see `createRedisRateLimiter`). */
   limiter?: RateLimiter;
+  /**
+   * ms an attempt may wait for the limiter before it gives up with `rate_limited` (nothing sent).
+   * Unbounded by default: the reconciler may wait; a request someone is waiting on must not.
+   */
+  limiterTimeoutMs?: number;
   metrics?: ProviderMetrics;
   /** undici dispatcher (connection pool); the global one by default. */
   dispatcher?: Dispatcher;
@@ -138,7 +143,19 @@ export function createProviderClient(options: ProviderClientOptions): ProviderCl
   /** One attempt: the envelope's `data` on `code` 200, else a {@link ProviderError}. */
   const attempt = async (call: Call): Promise<unknown> => {
     if (options.limiter) {
-      const waitedMs = await options.limiter.acquire();
+      const limit = options.limiterTimeoutMs;
+      let waitedMs: number;
+      try {
+        waitedMs = await options.limiter.acquire(limit === undefined ? undefined : AbortSignal.timeout(limit));
+      } catch (error) {
+        throw new ProviderError(`provider ${call.endpoint}: no request budget within ${limit} ms (PROVIDER_RPS)`, {
+          kind: 'rate_limited',
+          endpoint: call.endpoint,
+          notSent: true,
+          ...(limit === undefined ? {} : { retryAfterMs: limit }),
+          cause: error,
+        });
+      }
       metrics?.limiterWait.observe(waitedMs / 1000);
     }
     const stopTimer = metrics?.duration.startTimer({ endpoint: call.endpoint });

@@ -130,7 +130,11 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
       afterS: config.RECONCILE_AFTER_S,
       ttlSeconds: registryTtlSeconds(config),
     }),
-    provider: createProviderAccess(config, redis, metrics.registry)?.client ?? null,
+    // Someone waits on POST /api/generate: when the shared budget (PROVIDER_RPS) is spent for
+    // longer than one request may take, answer 503 with Retry-After instead of waiting on.
+    provider:
+      createProviderAccess(config, redis, metrics.registry, { limiterTimeoutMs: config.PROVIDER_TIMEOUT_MS })?.client ??
+      null,
     callbackUrl: config.PUBLIC_CALLBACK_URL,
   });
   registerEventRoutes(app, { redis, stream: events.stream });
