@@ -58,6 +58,8 @@ function spawnWorker(prefix: string): ServiceProcess {
       WORKER_STALLED_INTERVAL_MS: '500',
       WORKER_MAX_STALLED: '20',
       DELIVERY_CONCURRENCY: String(CONCURRENCY),
+      // Events a killed process had read are claimed by the others after this (60 s by default).
+      DELIVERY_CLAIM_IDLE_MS: '3000',
     }),
   );
   spawned.push(service);

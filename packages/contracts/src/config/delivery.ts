@@ -30,6 +30,11 @@ export const DeliveryEnvSchema = z.object({
   DELIVERY_LINK_TTL_S: envInt(86_400, 60, 604_800),
   /** Delivery attempts one worker process runs at once (all endpoints). */
   DELIVERY_CONCURRENCY: envInt(16, 1, 1000),
+  /**
+   * ms an event read by a worker process that died before acknowledging it waits before another
+   * process claims it (XAUTOCLAIM): longer than a healthy fan-out of one batch takes.
+   */
+  DELIVERY_CLAIM_IDLE_MS: envInt(60_000, 1000, 3_600_000),
   /** Consecutive failed attempts that open an endpoint's circuit breaker. */
   DELIVERY_BREAKER_THRESHOLD: envInt(5, 1, 1000),
   /** ms an open breaker waits before one half-open probe. */

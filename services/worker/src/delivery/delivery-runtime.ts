@@ -147,6 +147,7 @@ export function startDelivery(config: WorkerConfig, deps: DeliveryRuntimeDeps): 
     stream,
     fanOut: core.fanOut,
     consumer,
+    claimIdleMs: config.DELIVERY_CLAIM_IDLE_MS,
     signal: stopFanOut.signal,
     logger,
   }).catch((error: unknown) => logger.error({ err: error }, 'fan-out consumer stopped'));
