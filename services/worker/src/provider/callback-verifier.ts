@@ -1,7 +1,6 @@
 import {
   buildConflictEvent,
   type CallbackJob,
-  CallbackJobSchema,
   type CallbackSummary,
   type ConflictRecord,
   callbackFingerprint,
@@ -14,7 +13,7 @@ import {
 import type { ProviderClient, TaskDetail, TaskModel } from '@runway-relay/provider-client';
 import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
 import { Counter, type Registry } from 'prom-client';
-import { jobFromPoll } from '../reconcile/poll-job.js';
+import { jobFromPoll, providerApiJob } from '../reconcile/poll-job.js';
 import { type Difference, type MediaUrls, verifyAgainstProvider } from './verify-callback.js';
 
 /**
@@ -70,20 +69,7 @@ export function jobFromDetail(detail: TaskDetail, nowMs: number): CallbackJob {
   // A failure's code decides its classification; a fail without one (or with 200) is a provider error.
   const code = detail.failCode !== null && detail.failCode !== 200 ? detail.failCode : 500;
   const callback = RawCallbackSchema.parse({ code, msg: detail.failMsg, data: { task_id: detail.taskId } });
-  const model = detail.model === 'aleph' ? '/api/v1/aleph/record-info' : '/api/v1/runway/record-detail';
-  return CallbackJobSchema.parse({
-    v: 1,
-    source: 'poll',
-    callback,
-    receipt: {
-      received_at: new Date(nowMs).toISOString(),
-      request_id: `verify-${detail.taskId}-${nowMs}`,
-      source_ip: '',
-      auth: ['provider_api'],
-      path: model,
-    },
-    extra: {},
-  });
+  return providerApiJob(detail, callback, nowMs, 'verify');
 }
 
 /** The accepted-callback fields of the task record (as the ingress's claim writes them). */

@@ -1,4 +1,4 @@
-import { type CallbackJob, CallbackJobSchema, RawCallbackSchema } from '@runway-relay/contracts';
+import { type Callback, type CallbackJob, CallbackJobSchema, RawCallbackSchema } from '@runway-relay/contracts';
 import type { TaskDetail } from '@runway-relay/provider-client';
 
 /** The task-detail path each model is polled on, recorded as the job's receipt path. */
@@ -24,13 +24,27 @@ export function jobFromPoll(detail: TaskDetail, nowMs: number): CallbackJob {
       image_url: detail.video.imageUrl,
     },
   });
+  return providerApiJob(detail, callback, nowMs, 'poll');
+}
+
+/**
+ * A job made from an answer of the provider's API (`source: poll`), not from a callback: the
+ * receipt names the task-detail path it came from and `provider_api` as its authentication.
+ * `purpose` tells polls and verifications apart in the request id.
+ */
+export function providerApiJob(
+  detail: Pick<TaskDetail, 'taskId' | 'model'>,
+  callback: Callback,
+  nowMs: number,
+  purpose: 'poll' | 'verify',
+): CallbackJob {
   return CallbackJobSchema.parse({
     v: 1,
     source: 'poll',
     callback,
     receipt: {
       received_at: new Date(nowMs).toISOString(),
-      request_id: `poll-${detail.taskId}-${nowMs}`,
+      request_id: `${purpose}-${detail.taskId}-${nowMs}`,
       source_ip: '',
       auth: ['provider_api'],
       path: DETAIL_PATH[detail.model],
