@@ -17,7 +17,7 @@ import type { RedisClient } from '@runway-relay/runtime';
  *
  * KEYS: 1 task hash, 2 success job hash, 3 failure job hash, 4 signature replay record,
  *       5 index of all tasks, 6-10 the status indexes in {@link TASK_STATUSES} order.
- * ARGV: 1 outcome, 2 now (ms), 3 ttl (s), 4 code, 5 msg, 6 video_id, 7 job id, 8 extra JSON,
+ * ARGV: 1 outcome, 2 now (ms), 3 ttl (s), 4 code, 5 msg, 6 video_id, 7 job id, 8 unused (''),
  *       9 content fingerprint, 10 content summary JSON, 11 conflict record JSON ('' on the first
  *       run: most deliveries never need it, so it is only sent when the script asks for it),
  *       12 body sha256 ('' without a provider signature), 13 signature Unix seconds (''),
@@ -109,7 +109,7 @@ if accepted then
 end
 -- unknown task, or a success superseding a failure
 redis.call('HSET', KEYS[1], 'accepted_outcome', outcome, 'status', 'accepted', 'code', ARGV[4], 'msg', ARGV[5],
-  'video_id', ARGV[6], 'job_id', ARGV[7], 'extra', ARGV[8], 'updated_at', ARGV[2], 'attempts', 0,
+  'video_id', ARGV[6], 'job_id', ARGV[7], 'updated_at', ARGV[2], 'attempts', 0,
   'content_fp', ARGV[9], 'content', ARGV[10])
 if ARGV[13] ~= '' then redis.call('HSET', KEYS[1], 'sig_ts', ARGV[13]) else redis.call('HDEL', KEYS[1], 'sig_ts') end
 redis.call('HDEL', KEYS[1], 'error_category', 'error_detail')
@@ -192,7 +192,8 @@ export async function claimTask(redis: RedisClient, keys: RelayKeys, input: Clai
       callback.msg,
       callback.video_id ?? '',
       jobIdFor(callback.task_id, callback.outcome),
-      JSON.stringify(job.extra),
+      // ARGV 8 is unused: the extra fields live with the job, the record never kept a reader of them.
+      '',
       delivery.fingerprint,
       JSON.stringify(delivery.summary),
       conflictRecord,

@@ -1,5 +1,6 @@
+import { publishConflict } from '@runway-relay/admission';
 import {
-  buildConflictEvent,
+  acceptedCallbackFields,
   type CallbackJob,
   type CallbackJobOptions,
   CallbackJobSchema,
@@ -10,7 +11,7 @@ import {
   type RelayKeys,
   type TaskState,
 } from '@runway-relay/contracts';
-import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
+import type { EventStreamOptions, Logger, RedisClient } from '@runway-relay/runtime';
 import type { Queue } from 'bullmq';
 
 /** Which of two conflicting callbacks stands. */
@@ -39,18 +40,11 @@ export interface ConflictAdmin {
   resolve(taskId: string, keep: ConflictSide, by: 'operator' | 'provider_api'): Promise<ResolveResult>;
 }
 
-/** The task record's fields of a newly accepted callback (the ones the ingress's claim writes). */
+/** The task record's fields of a newly accepted callback, with the job that re-runs it. */
 function acceptedFields(job: CallbackJob, fingerprint: string, summary: string): Record<string, string | number> {
-  const { callback } = job;
   return {
-    accepted_outcome: callback.outcome,
-    code: callback.code,
-    msg: callback.msg,
-    video_id: callback.video_id ?? '',
-    job_id: jobIdFor(callback.task_id, callback.outcome),
-    extra: JSON.stringify(job.extra),
-    content_fp: fingerprint,
-    content: summary,
+    ...acceptedCallbackFields(job, fingerprint, summary),
+    job_id: jobIdFor(job.callback.task_id, job.callback.outcome),
   };
 }
 
@@ -114,17 +108,12 @@ export function createConflictAdmin(deps: ConflictAdminDeps): ConflictAdmin {
       // The queue is an edge too: a job edited in Bull Board must still match the contract.
       const data = keep === 'conflicting' ? conflict.job : CallbackJobSchema.parse((keptJob as { data: unknown }).data);
       await rerun(jobId, data, keep === 'conflicting');
-      await publishEvent(
-        redis,
-        deps.events,
-        buildConflictEvent({
-          taskId,
-          accepted: content,
-          conflicting: conflict.summary,
-          conflictingFingerprint: conflict.fingerprint,
-          resolution: { kept: keep, by },
-        }),
-      );
+      await publishConflict(redis, deps.events, {
+        taskId,
+        accepted: content,
+        conflicting: conflict,
+        resolution: { kept: keep, by },
+      });
       deps.logger.info({ task_id: taskId, kept: keep, by, job_id: jobId }, 'conflict resolved, task re-run');
       return { ok: true, jobId, kept: keep };
     },
