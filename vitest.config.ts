@@ -35,7 +35,7 @@ export default defineConfig({
         test: {
           name: 'serial',
           include: serial,
-          maxWorkers: 1,
+          fileParallelism: false,
           sequence: { groupOrder: 1 },
         },
       },

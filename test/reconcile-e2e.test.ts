@@ -220,7 +220,15 @@ describe('reconciliation end to end', () => {
       );
       expect(stored).toMatchObject({ task_id: taskId, metadata: { customer: 'acme' } });
       expect(stored && 'source' in stored ? stored.source : undefined).toBeUndefined();
-      expect(await registry.get(taskId)).toMatchObject({ terminalReason: 'stored' });
+      // The event is written before the task is marked final (docs/worker.md): wait for the registry too.
+      const registered = await waitFor(
+        async () => {
+          const entry = await registry.get(taskId);
+          return entry?.terminalReason === 'stored' ? entry : null;
+        },
+        { timeoutMs: 10_000, description: 'registry says stored' },
+      );
+      expect(registered).toMatchObject({ terminalReason: 'stored' });
       expect(await front.inspect.zscore(keys.pollDue, taskId)).toBeNull();
       // Two pass periods later, still no poll: there is no reconciler without a key.
       await new Promise((resolve) => setTimeout(resolve, 2500));

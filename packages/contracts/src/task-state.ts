@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { CallbackSummarySchema, StoredObjectSchema } from './event.schema.js';
 import { FailureCategorySchema } from './failure-taxonomy.js';
-import { CallbackJobSchema } from './job.schema.js';
+import { type CallbackJob, CallbackJobSchema } from './job.schema.js';
 import { jsonText } from './json-text.js';
 
 /**
@@ -67,4 +67,21 @@ export type TaskState = z.infer<typeof TaskStateSchema>;
 export function parseTaskState(hash: Record<string, string>): TaskState | null {
   if (Object.keys(hash).length === 0) return null;
   return TaskStateSchema.parse(hash);
+}
+
+/**
+ * The task record's fields of a newly accepted callback, as the ingress's claim script writes
+ * them: written again when a conflict is settled (by an operator, or by the provider's API).
+ * `summaryJson` is the callback's summary (`summarizeCallback`) as JSON.
+ */
+export function acceptedCallbackFields(job: CallbackJob, fingerprint: string, summaryJson: string) {
+  const { callback } = job;
+  return {
+    accepted_outcome: callback.outcome,
+    code: callback.code,
+    msg: callback.msg,
+    video_id: callback.video_id ?? '',
+    content_fp: fingerprint,
+    content: summaryJson,
+  };
 }

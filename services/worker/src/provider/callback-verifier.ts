@@ -1,7 +1,7 @@
+import { publishConflict } from '@runway-relay/admission';
 import {
-  buildConflictEvent,
+  acceptedCallbackFields,
   type CallbackJob,
-  type CallbackSummary,
   type ConflictRecord,
   callbackFingerprint,
   type FailureCategory,
@@ -11,7 +11,7 @@ import {
   type TaskState,
 } from '@runway-relay/contracts';
 import type { ProviderClient, TaskDetail, TaskModel } from '@runway-relay/provider-client';
-import { type EventStreamOptions, type Logger, publishEvent, type RedisClient } from '@runway-relay/runtime';
+import type { EventStreamOptions, Logger, RedisClient } from '@runway-relay/runtime';
 import { Counter, type Registry } from 'prom-client';
 import { jobFromPoll, providerApiJob } from '../reconcile/poll-job.js';
 import { type Difference, type MediaUrls, verifyAgainstProvider } from './verify-callback.js';
@@ -72,19 +72,6 @@ export function jobFromDetail(detail: TaskDetail, nowMs: number): CallbackJob {
   return providerApiJob(detail, callback, nowMs, 'verify');
 }
 
-/** The accepted-callback fields of the task record (as the ingress's claim writes them). */
-function acceptedFields(truth: CallbackJob, fingerprint: string, summary: CallbackSummary) {
-  const { callback } = truth;
-  return {
-    accepted_outcome: callback.outcome,
-    code: callback.code,
-    msg: callback.msg,
-    video_id: callback.video_id ?? '',
-    content_fp: fingerprint,
-    content: JSON.stringify(summary),
-  };
-}
-
 export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVerifier {
   const now = deps.now ?? Date.now;
   const count = (result: string) => deps.metrics.verifications.inc({ result });
@@ -106,23 +93,18 @@ export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVeri
         conflict: JSON.stringify(record),
         conflict_state: 'resolved',
         resolution: 'conflicting:provider_api',
-        ...acceptedFields(truth, fingerprint, summary),
+        ...acceptedCallbackFields(truth, fingerprint, JSON.stringify(summary)),
         updated_at: now(),
       })
       .hincrby(key, 'conflicts', 1)
       .expire(key, deps.ttlSeconds)
       .exec();
-    await publishEvent(
-      deps.redis,
-      deps.events,
-      buildConflictEvent({
-        taskId,
-        accepted,
-        conflicting: summary,
-        conflictingFingerprint: fingerprint,
-        resolution: { kept: 'conflicting', by: 'provider_api' },
-      }),
-    );
+    await publishConflict(deps.redis, deps.events, {
+      taskId,
+      accepted,
+      conflicting: { summary, fingerprint },
+      resolution: { kept: 'conflicting', by: 'provider_api' },
+    });
     return true;
   };
 
@@ -136,17 +118,12 @@ export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVeri
       .hset(key, { conflict_state: 'resolved', resolution: 'accepted:provider_api', updated_at: now() })
       .expire(key, deps.ttlSeconds)
       .exec();
-    await publishEvent(
-      deps.redis,
-      deps.events,
-      buildConflictEvent({
-        taskId,
-        accepted: content,
-        conflicting: conflict.summary,
-        conflictingFingerprint: conflict.fingerprint,
-        resolution: { kept: 'accepted', by: 'provider_api' },
-      }),
-    );
+    await publishConflict(deps.redis, deps.events, {
+      taskId,
+      accepted: content,
+      conflicting: conflict,
+      resolution: { kept: 'accepted', by: 'provider_api' },
+    });
     log.warn({ security: 'callback_mismatch', kept: 'accepted' }, 'open conflict resolved by the provider API');
   };
 
