@@ -21,7 +21,7 @@ import {
   readBreakerStates,
   runFanOutConsumer,
 } from '@runway-relay/delivery';
-import { createLogger } from '@runway-relay/runtime';
+import { createLogger, ensureConsumerGroup } from '@runway-relay/runtime';
 import { Redis } from 'ioredis';
 import * as Minio from 'minio';
 import { Registry } from 'prom-client';
@@ -78,11 +78,7 @@ const worker = createDeliveryWorker({
 });
 
 // The group is created here, before "ready", so no event the bench adds afterwards is missed ('$').
-try {
-  await connection.xgroup('CREATE', env.EVENTS_STREAM, DELIVERY_GROUP, '$', 'MKSTREAM');
-} catch (error) {
-  if (!(error instanceof Error && error.message.includes('BUSYGROUP'))) throw error;
-}
+await ensureConsumerGroup(connection, env.EVENTS_STREAM, DELIVERY_GROUP, '$');
 const stop = new AbortController();
 const consuming = runFanOutConsumer({
   redis: consumerConnection,
