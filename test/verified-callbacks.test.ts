@@ -229,6 +229,46 @@ describe('verification on (a provider API key is set)', () => {
     expect(metricValue(metrics, 'relay_callback_verification_total{result="unavailable"}')).toBe(1);
     expect(metricValue(metrics, 'relay_provider_requests_total{endpoint="record_detail",outcome="server"}')).toBe(4);
   });
+
+  it('a signed callback for a task the API does not know (404): task.failed unverified at once, nothing downloaded', async () => {
+    const logs = new PassThrough();
+    const lines: string[] = [];
+    logs.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
+    stack = await startStack(
+      backing,
+      { ...verifiedEnv(), JOB_ATTEMPTS: '6', JOB_BACKOFF_MS: '40', LOG_LEVEL: 'warn' },
+      { workerLogDestination: logs },
+    );
+    const taskId = newTaskId();
+    // Never put in the simulator's task book: its record-detail answers code 404.
+    const forged = successWith(
+      taskId,
+      `${backing.media.url(`evil-${taskId}`, 'video', { size: VIDEO })}&sig=attacker-secret`,
+      backing.media.url(`evil-${taskId}`, 'cover'),
+    );
+    expect((await stack.deliver(forged)).body.status).toBe('received');
+    const [failed] = (await stack.waitForEvents(1)) as TaskFailedEvent[];
+    expect(failed).toMatchObject({
+      type: 'task.failed',
+      task_id: taskId,
+      source: 'worker',
+      category: 'unverified',
+      retryable: false,
+      action: 'inspect',
+    });
+    // One job attempt, one question: a refusal is not retried for hours.
+    expect(backing.media.api.polls(taskId)).toBe(1);
+    expect(backing.media.requests(forged.data.video_url)).toBe(0);
+    expect(backing.media.requests(forged.data.image_url)).toBe(0);
+    expect(await stack.task(taskId)).toMatchObject({ status: 'failed', error_category: 'unverified' });
+    const metrics = (await opsGet(stack, '/metrics')).text;
+    expect(metricValue(metrics, 'relay_callback_verification_total{result="unknown_task"}')).toBe(1);
+    expect(metricValue(metrics, 'relay_callback_verification_total{result="unavailable"}')).toBe(0);
+    const security = lines.map((line) => JSON.parse(line)).filter((entry) => entry.security === 'callback_unverified');
+    expect(security).toHaveLength(1);
+    expect(security[0]).toMatchObject({ level: 40, task_id: taskId, provider_code: 404 });
+    expect(lines.join('\n')).not.toContain('attacker-secret');
+  });
 });
 
 describe('verification off', () => {

@@ -31,6 +31,9 @@ export const DELIVERY_CATEGORIES = [
   // Neither a callback nor the provider's task-detail API gave a final state within
   // RECONCILE_MAX_AGE_S: the reconciler stopped asking.
   'no_outcome',
+  // A callback the provider's task-detail API refuses to confirm: it does not know the task
+  // (a bad request, e.g. 404). Nothing was downloaded; a signature alone is not trusted.
+  'unverified',
 ] as const;
 
 export const FailureCategorySchema = z.enum([...PROVIDER_CATEGORIES, ...DELIVERY_CATEGORIES]);
@@ -90,6 +93,8 @@ export const FAILURE_TAXONOMY: Readonly<Record<FailureCategory, Omit<FailureClas
   internal: { retryable: true, action: 'inspect' },
   // Asking again will not help; the provider (or a new submission) might.
   no_outcome: { retryable: false, action: 'contact_provider' },
+  // Asking again gets the same refusal: someone must look at who sent it.
+  unverified: { retryable: false, action: 'inspect' },
 });
 
 export function failureClass(category: FailureCategory): FailureClass {

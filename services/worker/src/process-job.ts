@@ -164,15 +164,19 @@ async function emitProviderFailure(ctx: Context, said: { code: number; msg: stri
  * With verification on, what the provider's API says the job must do (docs/security.md,
  * "Verified callbacks"): null when it is off (or the job came from the API already). A task
  * the API cannot confirm yet is retried; on the last attempt it fails, nothing unverified
- * downloaded.
+ * downloaded. A task the API does not know fails at once (`unverified`).
  */
 async function verifiedPlan(
   ctx: Context,
   state: TaskState | null,
-): Promise<Exclude<VerifiedPlan, { kind: 'retry' }> | null> {
+): Promise<Exclude<VerifiedPlan, { kind: 'retry' | 'reject' }> | null> {
   const { verifier } = ctx.deps;
   if (!verifier || ctx.data.source === 'poll') return null;
   const plan = await verifier.settle(ctx.data, state, ctx.log);
+  if (plan.kind === 'reject') {
+    await emitFailed(ctx, { source: 'worker', category: plan.category, retryable: false, detail: plan.detail });
+    throw new UnrecoverableError(`${plan.category}: ${plan.detail}`);
+  }
   if (plan.kind !== 'retry') return plan;
   const failure: ClassifiedFailure = {
     source: 'worker',

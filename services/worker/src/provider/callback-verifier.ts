@@ -20,12 +20,15 @@ import { type Difference, type MediaUrls, verifyAgainstProvider } from './verify
  * What a job does once the provider's API has been asked:
  * - `store`: download these URLs (the API's, never the callback's);
  * - `fail`: the API says the task failed, with its code and message;
- * - `retry`: the API could not confirm yet (still running, or unreachable): try the job later.
+ * - `retry`: the API could not confirm yet (still running, or unreachable): try the job later;
+ * - `reject`: the API will never confirm it (it does not know the task): fail the job now,
+ *   nothing downloaded.
  */
 export type VerifiedPlan =
   | { kind: 'store'; urls: MediaUrls }
   | { kind: 'fail'; code: number; msg: string }
-  | { kind: 'retry'; category: FailureCategory; detail: string };
+  | { kind: 'retry'; category: FailureCategory; detail: string }
+  | { kind: 'reject'; category: 'unverified'; detail: string };
 
 export interface CallbackVerifier {
   /**
@@ -51,12 +54,12 @@ export interface CallbackVerifierDeps {
 
 export type VerificationMetrics = ReturnType<typeof createVerificationMetrics>;
 
-/** `relay_callback_verification_total{result}`: agree, disagree, not_final, unavailable. */
+/** `relay_callback_verification_total{result}`: agree, disagree, not_final, unknown_task, unavailable. */
 export function createVerificationMetrics(registry: Registry) {
   return {
     verifications: new Counter({
       name: 'relay_callback_verification_total',
-      help: 'Callbacks checked against the provider API before download, by result (agree, disagree, not_final, unavailable); disagree is a security event',
+      help: 'Callbacks checked against the provider API before download, by result (agree, disagree, not_final, unknown_task, unavailable); disagree and unknown_task are security events',
       labelNames: ['result'] as const,
       registers: [registry],
     }),
@@ -139,6 +142,25 @@ export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVeri
             kind: 'retry',
             category: 'provider_error',
             detail: `provider API reports state ${verification.state} for a ${job.callback.outcome} callback`,
+          };
+        case 'unknown_task':
+          // A signed callback for a task the provider's API says it does not know: never
+          // confirmable, so retrying for hours would only delay the verdict. A security event.
+          log.warn(
+            {
+              security: 'callback_unverified',
+              kind: verification.error.kind,
+              provider_code: verification.error.code,
+              request_id: job.receipt.request_id,
+              source_ip: job.receipt.source_ip,
+              auth: job.receipt.auth,
+            },
+            'the provider API does not know this task: the callback is not trusted, nothing downloaded',
+          );
+          return {
+            kind: 'reject',
+            category: 'unverified',
+            detail: `provider API refused the task (${verification.error.message})`,
           };
         case 'unavailable':
           log.warn(

@@ -30,12 +30,16 @@ export interface Difference {
  * - `agree`: same outcome and, for a success, the same media (`urls`: the API's, to download);
  * - `disagree`: another outcome or other media; the API's `detail` is the truth;
  * - `not_final`: the API says the task is still running (a success callback cannot be true yet);
- * - `unavailable`: the API could not be asked (after the client's own retries).
+ * - `unknown_task`: the API refused the question as a bad request (404 for a task it does not
+ *   know, 400/422): asking again gets the same answer, so the callback can never be confirmed;
+ * - `unavailable`: the API could not be asked (after the client's own retries): network, 5xx,
+ *   429, a bad key (401/402, which an operator can fix) or an answer of the wrong shape.
  */
 export type Verification =
   | { kind: 'agree'; detail: TaskDetail; urls: MediaUrls | null }
   | { kind: 'disagree'; detail: TaskDetail; differences: Difference[] }
   | { kind: 'not_final'; state: ProviderTaskState }
+  | { kind: 'unknown_task'; error: ProviderError }
   | { kind: 'unavailable'; error: ProviderError };
 
 const RUNNING: ReadonlySet<ProviderTaskState> = new Set(['wait', 'queueing', 'generating']);
@@ -112,7 +116,9 @@ export async function verifyAgainstProvider(
   try {
     detail = await client.taskDetail(job.callback.task_id, model);
   } catch (error) {
-    if (error instanceof ProviderError) return { kind: 'unavailable', error };
+    if (error instanceof ProviderError) {
+      return error.kind === 'bad_request' ? { kind: 'unknown_task', error } : { kind: 'unavailable', error };
+    }
     throw error;
   }
   if (RUNNING.has(detail.state)) return { kind: 'not_final', state: detail.state };
