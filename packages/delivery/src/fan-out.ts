@@ -36,7 +36,7 @@ export function createFanOut(options: {
         const data: DeliveryJobData = { message_id: message.id, endpoint_id: endpoint.id, replay: false };
         // jobId = message id: while BullMQ keeps the job, a second add is a no-op too.
         await queue.add(DELIVERY_JOB_NAME, data, { ...jobOptions, jobId: message.id });
-        await log.markEnqueued(message.id);
+        await log.markEnqueued(message);
         added += 1;
       }
       logger.debug(

@@ -13,6 +13,8 @@ export interface DeliveryKeys {
   messageAttempts(id: string): string;
   /** Sorted set of an endpoint's message ids, scored by creation time (ms). */
   endpointMessages(id: string): string;
+  /** Sorted set of a task's message ids (to any endpoint, deleted ones too), scored by creation time (ms). */
+  taskMessages(taskId: string): string;
   /** Sorted set of an endpoint's attempts (JSON members), scored by time (ms). */
   endpointAttempts(id: string): string;
   /** Hash of an endpoint's circuit breaker. */
@@ -31,6 +33,7 @@ export function deliveryKeys(prefix: string): DeliveryKeys {
     message: (id) => `${base}:msg:${id}`,
     messageAttempts: (id) => `${base}:msg:${id}:attempts`,
     endpointMessages: (id) => `${base}:endpoint:${id}:messages`,
+    taskMessages: (taskId) => `${base}:task:${taskId}:messages`,
     endpointAttempts: (id) => `${base}:endpoint:${id}:attempts`,
     breaker: (id) => `${base}:endpoint:${id}:breaker`,
     inFlight: (id) => `${base}:endpoint:${id}:inflight`,
