@@ -5,6 +5,11 @@
 export interface DeliveryKeys {
   /** Set of the ids of the endpoints created through the store. */
   endpointIds: string;
+  /**
+   * A token replaced (never reused) in the same transaction as every endpoint change, so a
+   * process caching the endpoint list knows with one GET whether its copy is current.
+   */
+  endpointsVersion: string;
   /** Hash of one endpoint (for `env`: only its runtime state, enabled and disabled_reason). */
   endpoint(id: string): string;
   /** Hash of one message: the event, its endpoint, its status. */
@@ -29,6 +34,7 @@ export function deliveryKeys(prefix: string): DeliveryKeys {
   const base = `${prefix}:delivery`;
   return {
     endpointIds: `${base}:endpoints`,
+    endpointsVersion: `${base}:endpoints:version`,
     endpoint: (id) => `${base}:endpoint:${id}`,
     message: (id) => `${base}:msg:${id}`,
     messageAttempts: (id) => `${base}:msg:${id}:attempts`,
