@@ -131,3 +131,16 @@ describe('message log: the per-task index', () => {
     expect(await log.taskMessageIds(TASK_B)).toEqual([messageIdFor(fresh.id, 'ep_a')]);
   });
 });
+
+describe('message log: counters', () => {
+  it('counts attempts and replays from 0 without storing the zeros', async () => {
+    const { log, keys } = logWith();
+    const { message } = await log.ensure(failedEvent({ task_id: TASK_A }), 'ep_a', 'pending');
+    expect(message).toMatchObject({ attempts: 0, replays: 0, enqueued: false });
+    expect(await redis.hexists(keys.message(message.id), 'attempts')).toBe(0);
+    expect(await log.nextAttempt(message.id)).toBe(1);
+    expect(await log.nextAttempt(message.id)).toBe(2);
+    expect(await log.nextReplay(message.id)).toBe(1);
+    expect(await log.get(message.id)).toMatchObject({ attempts: 2, replays: 1 });
+  });
+});
