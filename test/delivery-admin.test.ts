@@ -55,6 +55,8 @@ async function failTask(): Promise<string> {
 
 interface Delivery {
   id: string;
+  endpoint_id: string;
+  endpoint_deleted: boolean;
   status: string;
   attempts: number;
   attempt_log: Array<{ result: string; http_status: number | null; replay: boolean }>;
@@ -232,6 +234,41 @@ describe('webhook endpoints admin API', () => {
       body: { replayed: 1 },
     });
     await waitForStatus(taskId, 'delivered');
+  });
+
+  it("keeps listing a task's messages and attempts after their endpoint is deleted, marked endpoint_deleted", async () => {
+    const { endpointId } = await start();
+    const second = await admin.post('/api/endpoints', { url: receiver.url, description: 'stays' });
+    const keptId = (second.body as { endpoint: { id: string } }).endpoint.id;
+    const taskId = await failTask();
+    const delivered = await waitFor(
+      async () => {
+        const all = await deliveriesOf(taskId);
+        return all.length === 2 && all.every((d) => d.status === 'delivered' && d.attempt_log.length === 1)
+          ? all
+          : null;
+      },
+      { timeoutMs: 20_000, description: 'both messages delivered' },
+    );
+    expect(delivered.map((d) => [d.endpoint_id, d.endpoint_deleted]).sort()).toEqual(
+      [
+        [endpointId, false],
+        [keptId, false],
+      ].sort(),
+    );
+
+    expect((await admin.delete(`/api/endpoints/${endpointId}`)).status).toBe(204);
+    const after = await admin.get(`/api/tasks/${taskId}/deliveries`);
+    expect(after.status).toBe(200);
+    const listed = (after.body as { deliveries: Delivery[] }).deliveries;
+    const byEndpoint = (id: string) => listed.find((d) => d.endpoint_id === id);
+    expect(listed).toHaveLength(2);
+    expect(byEndpoint(endpointId)).toEqual({
+      ...delivered.find((d) => d.endpoint_id === endpointId),
+      endpoint_deleted: true,
+    });
+    expect(byEndpoint(endpointId)?.attempt_log.map((a) => [a.result, a.http_status])).toEqual([['delivered', 204]]);
+    expect(byEndpoint(keptId)).toEqual(delivered.find((d) => d.endpoint_id === keptId));
   });
 
   it('refuses a cross-site write (CSRF) and an unauthenticated read', async () => {

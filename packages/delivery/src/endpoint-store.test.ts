@@ -66,6 +66,35 @@ describe('endpoint store', () => {
     expect(await endpoints.delete(endpoint.id)).toBe(false);
   });
 
+  it('replaces its version with every change (a cache reads the list again only then)', async () => {
+    const endpoints = store({ env: true });
+    const seen = [await endpoints.version()];
+    expect(seen[0]).toBeNull();
+    const changed = async (change: () => Promise<unknown>) => {
+      await change();
+      const version = await endpoints.version();
+      expect(seen).not.toContain(version);
+      seen.push(version);
+    };
+    let endpoint = { id: '' };
+    await changed(async () => {
+      endpoint = (await endpoints.create({ url: 'https://hooks.example.com/' })).endpoint;
+    });
+    await changed(() => endpoints.update(endpoint.id, { description: 'renamed' }));
+    await changed(() => endpoints.disable(endpoint.id, 'answered 410 Gone'));
+    await changed(() => endpoints.update(endpoint.id, { enabled: true }));
+    await changed(() => endpoints.rotateSecret(endpoint.id));
+    await changed(() => endpoints.disable(ENV_ENDPOINT_ID, 'answered 410 Gone'));
+    await changed(() => endpoints.update(ENV_ENDPOINT_ID, { enabled: true }));
+    await changed(() => endpoints.delete(endpoint.id));
+    // Reads, and changes of an endpoint that is not there, keep it.
+    const last = await endpoints.version();
+    await endpoints.list();
+    expect(await endpoints.update(endpoint.id, { description: 'gone' })).toBeNull();
+    expect(await endpoints.disable(endpoint.id, 'gone')).toBe(false);
+    expect(await endpoints.version()).toBe(last);
+  });
+
   it('refuses bad bodies with the zod issue and changes nothing', async () => {
     const endpoints = store();
     await expect(

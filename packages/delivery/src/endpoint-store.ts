@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { RedisClient } from '@runway-relay/runtime';
 import {
   type Endpoint,
@@ -43,6 +43,12 @@ export interface EndpointStore {
   list(): Promise<EndpointView[]>;
   /** Every enabled or disabled endpoint with its secret (fan-out, metrics). */
   all(): Promise<Endpoint[]>;
+  /**
+   * An opaque token that every change of an endpoint (create, update, disable, rotate, delete)
+   * replaces in the same transaction as the change; null before the first change. Read it
+   * before {@link all}: a list read after a token is at least as new as that token.
+   */
+  version(): Promise<string | null>;
   /** Changes settings (URL re-checked); null when there is no such endpoint. The env endpoint only takes `enabled`. */
   update(id: string, patch: EndpointPatch): Promise<EndpointView | null>;
   /** Stops deliveries to it; later messages are parked until it is enabled again. */
@@ -77,10 +83,18 @@ function fromFields(hash: Record<string, string>): Endpoint {
 }
 
 // HSET only when the hash still exists: an update racing a delete must not resurrect a half endpoint.
+// KEYS[2] is the version, replaced with the change (ARGV[1]).
 const UPDATE_IF_EXISTS = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('SET', KEYS[2], ARGV[1])
 return 1`;
+
+/**
+ * A new version token. Unique rather than a counter: after a failover that lost the last
+ * writes, a counter could come back to a value a cache already holds for a different list.
+ */
+const newVersion = () => randomUUID();
 
 export function createEndpointStore(options: EndpointStoreOptions): EndpointStore {
   const { redis, keys, policy } = options;
@@ -128,10 +142,16 @@ export function createEndpointStore(options: EndpointStoreOptions): EndpointStor
     const args = toFields({ ...fields, updated_at: now() });
     if (id === ENV_ENDPOINT_ID) {
       if (options.envEndpoint === undefined) return false;
-      await redis.hset(keys.endpoint(id), ...args);
+      await redis
+        .multi()
+        .hset(keys.endpoint(id), ...args)
+        .set(keys.endpointsVersion, newVersion())
+        .exec();
       return true;
     }
-    return (await redis.eval(UPDATE_IF_EXISTS, 1, keys.endpoint(id), ...args)) === 1;
+    return (
+      (await redis.eval(UPDATE_IF_EXISTS, 2, keys.endpoint(id), keys.endpointsVersion, newVersion(), ...args)) === 1
+    );
   }
 
   return {
@@ -157,6 +177,7 @@ export function createEndpointStore(options: EndpointStoreOptions): EndpointStor
         .multi()
         .hset(keys.endpoint(endpoint.id), ...toFields(endpoint))
         .sadd(keys.endpointIds, endpoint.id)
+        .set(keys.endpointsVersion, newVersion())
         .exec();
       return { endpoint: toView(endpoint), secret: endpoint.secret };
     },
@@ -169,6 +190,7 @@ export function createEndpointStore(options: EndpointStoreOptions): EndpointStor
       return (await all()).map(toView);
     },
     all,
+    version: () => redis.get(keys.endpointsVersion),
     async update(id, input) {
       const patch = EndpointPatchSchema.parse(input);
       if (id === ENV_ENDPOINT_ID && Object.keys(patch).some((name) => name !== 'enabled')) {
@@ -200,6 +222,7 @@ export function createEndpointStore(options: EndpointStoreOptions): EndpointStor
         .multi()
         .del(keys.endpoint(id), keys.breaker(id), keys.inFlight(id))
         .srem(keys.endpointIds, id)
+        .set(keys.endpointsVersion, newVersion())
         .exec()) ?? [null, [null, 0]];
       return Number(removed?.[1] ?? 0) > 0;
     },

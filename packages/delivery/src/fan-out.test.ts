@@ -4,6 +4,8 @@ import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-rela
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { failedEvent, type Harness, startHarness } from '../test/harness.js';
+import { createEndpointStore, type EndpointStore } from './endpoint-store.js';
+import { createFanOut } from './fan-out.js';
 import { runFanOutConsumer } from './fan-out-consumer.js';
 import { messageIdFor } from './message-log.js';
 
@@ -177,5 +179,126 @@ describe('fan-out', () => {
     expect(await h.fanOut.fanOutEvent(failedEvent())).toBe(0);
     const [id] = await h.log.endpointMessageIds(endpoint.id, 0);
     expect((await h.log.get(String(id)))?.status).toBe('parked');
+  });
+});
+
+describe('fan-out: the cached endpoint list', () => {
+  /** The harness's store, counting its list reads: the fan-out under test reads through it. */
+  function countingFanOut() {
+    const reads = { all: 0 };
+    const endpoints: Pick<EndpointStore, 'all' | 'version'> = {
+      all: () => {
+        reads.all += 1;
+        return h.endpoints.all();
+      },
+      version: () => h.endpoints.version(),
+    };
+    const fanOut = createFanOut({ endpoints, log: h.log, queue: h.queue, jobOptions: h.jobOptions, logger: h.logger });
+    return { fanOut, reads };
+  }
+
+  /** Another process's store: its own connection, same prefix. */
+  function otherProcessStore() {
+    return createEndpointStore({
+      redis: reader,
+      keys: h.keys,
+      policy: { allowHttp: true, allowPrivate: true },
+    });
+  }
+
+  /** The endpoints an event's fan-out added a job for, and those it parked. */
+  async function outcome(eventId: string, endpointIds: string[]) {
+    const jobs: string[] = [];
+    const parked: string[] = [];
+    for (const id of endpointIds) {
+      const messageId = messageIdFor(eventId, id);
+      if ((await h.queue.getJob(messageId)) !== undefined) jobs.push(id);
+      if ((await h.log.get(messageId))?.status === 'parked') parked.push(id);
+    }
+    return { jobs, parked };
+  }
+
+  it('reads the list once while no endpoint changes', async () => {
+    await setUp();
+    await h.endpoints.create({ url: 'https://a.example.com/' });
+    await h.endpoints.create({ url: 'https://b.example.com/' });
+    const { fanOut, reads } = countingFanOut();
+    for (let i = 0; i < 5; i += 1) expect(await fanOut.fanOutEvent(failedEvent())).toBe(2);
+    expect(reads.all).toBe(1);
+    // A burst handled at once (as the consumer handles a batch) shares one read as well.
+    await h.endpoints.create({ url: 'https://c.example.com/' });
+    const added = await Promise.all(Array.from({ length: 10 }, () => fanOut.fanOutEvent(failedEvent())));
+    expect(added).toEqual(Array.from({ length: 10 }, () => 3));
+    expect(reads.all).toBe(2);
+  });
+
+  it("sees another process's create, patch, disable and delete at the very next event", async () => {
+    await setUp();
+    const other = otherProcessStore();
+    const { fanOut, reads } = countingFanOut();
+    const a = (await other.create({ url: 'https://a.example.com/' })).endpoint.id;
+    const first = failedEvent();
+    await fanOut.fanOutEvent(first);
+    expect(await outcome(first.id, [a])).toEqual({ jobs: [a], parked: [] });
+
+    const b = (await other.create({ url: 'https://b.example.com/', event_types: ['task.failed'] })).endpoint.id;
+    const afterCreate = failedEvent();
+    await fanOut.fanOutEvent(afterCreate);
+    expect(await outcome(afterCreate.id, [a, b])).toEqual({ jobs: [a, b], parked: [] });
+
+    await other.update(b, { event_types: ['media.stored'] });
+    const afterPatch = failedEvent();
+    await fanOut.fanOutEvent(afterPatch);
+    expect(await outcome(afterPatch.id, [a, b])).toEqual({ jobs: [a], parked: [] });
+
+    // As a 410 seen by another worker process disables it.
+    await other.disable(a, 'answered 410 Gone');
+    const afterDisable = failedEvent();
+    await fanOut.fanOutEvent(afterDisable);
+    expect(await outcome(afterDisable.id, [a, b])).toEqual({ jobs: [], parked: [a] });
+
+    await other.update(a, { enabled: true });
+    await other.update(b, { event_types: [] });
+    const afterEnable = failedEvent();
+    await fanOut.fanOutEvent(afterEnable);
+    expect(await outcome(afterEnable.id, [a, b])).toEqual({ jobs: [a, b], parked: [] });
+
+    await other.delete(a);
+    const afterDelete = failedEvent();
+    await fanOut.fanOutEvent(afterDelete);
+    expect(await outcome(afterDelete.id, [a, b])).toEqual({ jobs: [b], parked: [] });
+    expect(await h.log.get(messageIdFor(afterDelete.id, a))).toBeNull();
+
+    const unchanged = failedEvent();
+    const before = reads.all;
+    await fanOut.fanOutEvent(unchanged);
+    expect(reads.all).toBe(before);
+    expect(await outcome(unchanged.id, [b])).toEqual({ jobs: [b], parked: [] });
+  });
+
+  it("sees the env endpoint's enable and disable from another process", async () => {
+    await setUp();
+    const env = { url: 'https://env.example.com/hooks', secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}` };
+    const policy = { allowHttp: true, allowPrivate: true };
+    const mine = createEndpointStore({ redis: h.connection, keys: h.keys, policy, envEndpoint: env });
+    const other = createEndpointStore({ redis: reader, keys: h.keys, policy, envEndpoint: env });
+    const fanOut = createFanOut({
+      endpoints: mine,
+      log: h.log,
+      queue: h.queue,
+      jobOptions: h.jobOptions,
+      logger: h.logger,
+    });
+    const first = failedEvent();
+    await fanOut.fanOutEvent(first);
+    expect(await outcome(first.id, ['env'])).toEqual({ jobs: ['env'], parked: [] });
+    await other.disable('env', 'answered 410 Gone');
+    const second = failedEvent();
+    await fanOut.fanOutEvent(second);
+    expect(await outcome(second.id, ['env'])).toEqual({ jobs: [], parked: ['env'] });
+    await other.update('env', { enabled: true });
+    const third = failedEvent();
+    await fanOut.fanOutEvent(third);
+    expect(await outcome(third.id, ['env'])).toEqual({ jobs: ['env'], parked: [] });
   });
 });

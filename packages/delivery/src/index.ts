@@ -5,6 +5,7 @@ export * from './delivery-core.js';
 export * from './delivery-job.js';
 export * from './delivery-worker.js';
 export * from './endpoint.schema.js';
+export * from './endpoint-cache.js';
 export * from './endpoint-gate.js';
 export * from './endpoint-store.js';
 export * from './fan-out.js';

@@ -5,6 +5,11 @@
 export interface DeliveryKeys {
   /** Set of the ids of the endpoints created through the store. */
   endpointIds: string;
+  /**
+   * A token replaced (never reused) in the same transaction as every endpoint change, so a
+   * process caching the endpoint list knows with one GET whether its copy is current.
+   */
+  endpointsVersion: string;
   /** Hash of one endpoint (for `env`: only its runtime state, enabled and disabled_reason). */
   endpoint(id: string): string;
   /** Hash of one message: the event, its endpoint, its status. */
@@ -13,6 +18,8 @@ export interface DeliveryKeys {
   messageAttempts(id: string): string;
   /** Sorted set of an endpoint's message ids, scored by creation time (ms). */
   endpointMessages(id: string): string;
+  /** Sorted set of a task's message ids (to any endpoint, deleted ones too), scored by creation time (ms). */
+  taskMessages(taskId: string): string;
   /** Sorted set of an endpoint's attempts (JSON members), scored by time (ms). */
   endpointAttempts(id: string): string;
   /** Hash of an endpoint's circuit breaker. */
@@ -27,10 +34,12 @@ export function deliveryKeys(prefix: string): DeliveryKeys {
   const base = `${prefix}:delivery`;
   return {
     endpointIds: `${base}:endpoints`,
+    endpointsVersion: `${base}:endpoints:version`,
     endpoint: (id) => `${base}:endpoint:${id}`,
     message: (id) => `${base}:msg:${id}`,
     messageAttempts: (id) => `${base}:msg:${id}:attempts`,
     endpointMessages: (id) => `${base}:endpoint:${id}:messages`,
+    taskMessages: (taskId) => `${base}:task:${taskId}:messages`,
     endpointAttempts: (id) => `${base}:endpoint:${id}:attempts`,
     breaker: (id) => `${base}:endpoint:${id}:breaker`,
     inFlight: (id) => `${base}:endpoint:${id}:inflight`,

@@ -40,6 +40,11 @@ const MessageHashSchema = z.object({
   last_error: z.string().optional(),
 });
 export type Message = z.infer<typeof MessageHashSchema>;
+/** What a change of a message needs: its id and, for its task's index, its event. */
+export type MessageRef = Pick<Message, 'id' | 'event'>;
+
+/** The task of a stored event, for trimming (the rest of the event is not needed there). */
+const TaskOfEventSchema = jsonOf(z.object({ task_id: z.string() }));
 
 /** One attempt, as both logs keep it. `response_excerpt` is at most 1 KiB of UTF-8. */
 export const AttemptRecordSchema = z.object({
@@ -81,10 +86,10 @@ export interface MessageLog {
     endpointId: string,
     status: 'pending' | 'parked',
   ): Promise<{ message: Message; created: boolean }>;
-  markEnqueued(id: string): Promise<void>;
+  markEnqueued(message: MessageRef): Promise<void>;
   get(id: string): Promise<Message | null>;
   setStatus(
-    id: string,
+    message: MessageRef,
     status: MessageStatus,
     last?: { httpStatus: number | null; error: string | null },
   ): Promise<void>;
@@ -97,6 +102,12 @@ export interface MessageLog {
   attempts(id: string): Promise<AttemptRecord[]>;
   /** An endpoint's attempts, newest first, at most `limit`, optionally before a time (ms). */
   endpointAttempts(endpointId: string, options?: { limit?: number; beforeMs?: number }): Promise<AttemptRecord[]>;
+  /**
+   * Ids of a task's messages, oldest first, whatever became of their endpoints: the index is
+   * written with each message and trimmed with it. An id may outlive its message by a little
+   * (a hash expired by its TTL): {@link get} answers null for it.
+   */
+  taskMessageIds(taskId: string): Promise<string[]>;
   /** Ids of an endpoint's messages created at or after `sinceMs`, oldest first. */
   endpointMessageIds(endpointId: string, sinceMs: number): Promise<string[]>;
   /**
@@ -111,12 +122,16 @@ export interface MessageLog {
   statuses(ids: readonly string[]): Promise<Array<MessageStatus | null>>;
 }
 
-// Creates a message and indexes it, atomically and only once: a re-read of the stream finds it.
+// Creates a message and indexes it by endpoint and by task, atomically and only once: a re-read
+// of the stream finds it. The task's index expires with its longest-lived message (every change
+// of a message refreshes both expiries), so it never outlives what it lists by more than a TTL.
 const CREATE_MESSAGE = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+redis.call('EXPIRE', KEYS[3], ARGV[1])
 return 1`;
 
 // Changes a message only while it exists: a message dropped by retention while its job ran
@@ -125,10 +140,12 @@ const INCREMENT_IF_EXISTS = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HINCRBY', KEYS[1], ARGV[1], 1)`;
 
+// KEYS[2], the task's index, gets the message's new expiry too (a no-op on a missing index).
 const SET_IF_EXISTS = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[1])
 return 1`;
 
 export function createMessageLog(options: {
@@ -147,18 +164,45 @@ export function createMessageLog(options: {
     return MessageHashSchema.parse(hash);
   }
 
-  /** Drops an endpoint's messages past the age and count bounds, with their records and logs. */
+  /** Sets fields of a message that still exists, refreshing its expiry and its task index's. */
+  async function setIfExists(message: MessageRef, fields: Record<string, string>): Promise<void> {
+    await redis.eval(
+      SET_IF_EXISTS,
+      2,
+      keys.message(message.id),
+      keys.taskMessages(message.event.task_id),
+      ttl,
+      ...Object.entries(fields).flat(),
+    );
+  }
+
+  /**
+   * Drops an endpoint's messages past the age and count bounds, with their records, logs and
+   * entries in their tasks' indexes. The task is read from the message's event (not kept in a
+   * field of its own: a hash field costs ~100 B of Redis per message); a message whose hash
+   * expired already leaves an entry that {@link get} answers null for, until its index expires.
+   */
   async function trimMessages(endpointId: string, at: number): Promise<void> {
     const index = keys.endpointMessages(endpointId);
     const old = await redis.zrangebyscore(index, '-inf', `(${at - limits.retentionS * 1000}`);
     const overflow = await redis.zrange(index, '0', String(-(limits.maxMessages + 1)));
     const doomed = [...new Set([...old, ...overflow])];
     if (doomed.length === 0) return;
-    await redis
+    const events = redis.pipeline();
+    for (const id of doomed) events.hget(keys.message(id), 'event');
+    const byTask = new Map<string, string[]>();
+    for (const [i, [error, json]] of ((await events.exec()) ?? []).entries()) {
+      const parsed = error === null ? TaskOfEventSchema.safeParse(json) : undefined;
+      if (!parsed?.success) continue;
+      const taskId = parsed.data.task_id;
+      byTask.set(taskId, [...(byTask.get(taskId) ?? []), doomed[i] as string]);
+    }
+    const trim = redis
       .multi()
       .zrem(index, ...doomed)
-      .del(...doomed.flatMap((id) => [keys.message(id), keys.messageAttempts(id)]))
-      .exec();
+      .del(...doomed.flatMap((id) => [keys.message(id), keys.messageAttempts(id)]));
+    for (const [taskId, ids] of byTask) trim.zrem(keys.taskMessages(taskId), ...ids);
+    await trim.exec();
   }
 
   return {
@@ -170,8 +214,8 @@ export function createMessageLog(options: {
         endpoint_id: endpointId,
         event: JSON.stringify(event),
         status,
-        attempts: '0',
-        replays: '0',
+        // No zero `attempts` / `replays`: HINCRBY creates them, the schema reads them as 0, and
+        // in a hash this size (hashtable-encoded, by the event) each field costs ~120 B of Redis.
         enqueued: '0',
         created_at: at.toISOString(),
         updated_at: at.toISOString(),
@@ -179,9 +223,10 @@ export function createMessageLog(options: {
       const created =
         (await redis.eval(
           CREATE_MESSAGE,
-          2,
+          3,
           keys.message(id),
           keys.endpointMessages(endpointId),
+          keys.taskMessages(event.task_id),
           ttl,
           String(at.getTime()),
           id,
@@ -192,15 +237,15 @@ export function createMessageLog(options: {
       if (message === null) throw new Error(`message ${id} vanished while being created`);
       return { message, created };
     },
-    async markEnqueued(id) {
-      await redis.eval(SET_IF_EXISTS, 1, keys.message(id), ttl, 'enqueued', '1');
+    async markEnqueued(message) {
+      await setIfExists(message, { enqueued: '1' });
     },
     get,
-    async setStatus(id, status, last) {
+    async setStatus(message, status, last) {
       const fields: Record<string, string> = { status, updated_at: now().toISOString() };
       if (last?.httpStatus != null) fields.last_http_status = String(last.httpStatus);
       if (last?.error != null) fields.last_error = last.error.slice(0, 500);
-      await redis.eval(SET_IF_EXISTS, 1, keys.message(id), ttl, ...Object.entries(fields).flat());
+      await setIfExists(message, fields);
     },
     nextAttempt: async (id) => Number(await redis.eval(INCREMENT_IF_EXISTS, 1, keys.message(id), 'attempts')),
     nextReplay: async (id) => Number(await redis.eval(INCREMENT_IF_EXISTS, 1, keys.message(id), 'replays')),
@@ -237,6 +282,7 @@ export function createMessageLog(options: {
       );
       return entries.map((json) => AttemptRecordSchema.parse(JSON.parse(json)));
     },
+    taskMessageIds: (taskId) => redis.zrange(keys.taskMessages(taskId), '0', '-1'),
     endpointMessageIds: (endpointId, sinceMs) =>
       redis.zrangebyscore(keys.endpointMessages(endpointId), sinceMs, '+inf'),
     async endpointMessagesPage(endpointId, page) {

@@ -72,13 +72,13 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
     });
     const endpoint = await endpoints.get(message.endpoint_id);
     if (endpoint === null) {
-      await log.setStatus(message.id, 'failed', { httpStatus: null, error: 'endpoint deleted' });
+      await log.setStatus(message, 'failed', { httpStatus: null, error: 'endpoint deleted' });
       metrics?.failed.inc({ endpoint_id: message.endpoint_id, reason: 'endpoint_deleted' });
       lines.warn('endpoint deleted: message failed');
       return { status: 'failed' };
     }
     if (!endpoint.enabled) {
-      await log.setStatus(message.id, 'parked');
+      await log.setStatus(message, 'parked');
       lines.info({ reason: endpoint.disabled_reason }, 'endpoint disabled: message parked');
       return { status: 'parked' };
     }
@@ -115,7 +115,7 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
       // Our side failed (metadata lookup, presigning): retried like a failed attempt, but
       // neither sent, nor logged as an attempt, nor held against the endpoint's breaker.
       const text = `payload: ${error instanceof Error ? error.message : String(error)}`;
-      await log.setStatus(message.id, final ? 'failed' : 'pending', { httpStatus: null, error: text });
+      await log.setStatus(message, final ? 'failed' : 'pending', { httpStatus: null, error: text });
       lines.error({ err: error, final }, 'could not build the webhook payload');
       throw error;
     }
@@ -158,7 +158,7 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
 
     if (delivered) {
       await breaker.record(endpoint.id, true);
-      await log.setStatus(message.id, 'delivered', { httpStatus: status, error: null });
+      await log.setStatus(message, 'delivered', { httpStatus: status, error: null });
       metrics?.delivered.inc({ endpoint_id: endpoint.id });
       lines.info(fields, 'webhook delivered');
       return { status: 'delivered', http_status: status };
@@ -166,7 +166,7 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
     if (gone) {
       // 410: the receiver says this endpoint is gone for good. Stop, keep what comes later parked.
       await endpoints.disable(endpoint.id, `answered 410 Gone at ${at.toISOString()}`);
-      await log.setStatus(message.id, 'parked', { httpStatus: status, error });
+      await log.setStatus(message, 'parked', { httpStatus: status, error });
       metrics?.failed.inc({ endpoint_id: endpoint.id, reason: 'gone' });
       lines.warn(fields, 'endpoint answered 410 Gone: disabled, message parked');
       return { status: 'parked', http_status: 410 };
@@ -174,7 +174,7 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
     const breakerState = await breaker.record(endpoint.id, false);
     const blocked = sent.kind === 'error' && sent.reason === 'blocked';
     const ended = blocked || final;
-    await log.setStatus(message.id, ended ? 'failed' : 'pending', { httpStatus: status, error });
+    await log.setStatus(message, ended ? 'failed' : 'pending', { httpStatus: status, error });
     if (ended) metrics?.failed.inc({ endpoint_id: endpoint.id, reason: blocked ? 'blocked' : 'attempts_exhausted' });
     lines.warn({ ...fields, error, breaker: breakerState, final: ended }, 'webhook attempt failed');
     // A forbidden address will not become public by waiting: no retry.

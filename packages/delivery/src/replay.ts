@@ -15,7 +15,7 @@ export function createReplay(options: { log: MessageLog; queue: Queue; jobOption
     const found = await log.get(messageId);
     if (found === null) return null;
     const jobId = replayJobId(found.id, await log.nextReplay(found.id));
-    await log.setStatus(found.id, 'pending');
+    await log.setStatus(found, 'pending');
     const data: DeliveryJobData = { message_id: found.id, endpoint_id: found.endpoint_id, replay: true };
     await queue.add(DELIVERY_JOB_NAME, data, { ...jobOptions, jobId });
     return jobId;

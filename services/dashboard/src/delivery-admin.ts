@@ -1,13 +1,12 @@
-import {
-  type AttemptRecord,
-  type BreakerState,
-  type DeliveryCore,
-  type EndpointView,
-  type Message,
-  type MessageStatus,
-  messageIdFor,
+import type {
+  AttemptRecord,
+  BreakerState,
+  DeliveryCore,
+  EndpointView,
+  Message,
+  MessageStatus,
 } from '@runway-relay/delivery';
-import { type RedisClient, TaskEventRefSchema, taskEventsKey } from '@runway-relay/runtime';
+import { type RedisClient, taskEventsKey } from '@runway-relay/runtime';
 
 /** A message as the admin API shows it: the event's identity, not the whole event. */
 export interface MessageSummary {
@@ -41,6 +40,13 @@ export function summarize(message: Message): MessageSummary {
     last_error: message.last_error ?? null,
   };
 }
+
+/** One entry of `GET /api/tasks/:taskId/deliveries`. */
+export type TaskDelivery = MessageSummary & {
+  /** The endpoint is gone (deleted, or the env endpoint with DELIVERY_URL unset); its log is kept until retention. */
+  endpoint_deleted: boolean;
+  attempt_log: AttemptRecord[];
+};
 
 /** `GET /api/endpoints/:id`: the endpoint (secret masked) and how its deliveries go. */
 export interface EndpointHealth {
@@ -99,30 +105,30 @@ export function createDeliveryAdmin(deps: { core: DeliveryCore; redis: RedisClie
   }
 
   /**
-   * The messages of a task's events to every current endpoint, with their attempts. Null when
-   * the relay has no event of the task (events of a deleted endpoint are not found either).
+   * A task's messages, oldest first, with their attempts, from the log's per-task index: the
+   * messages to endpoints deleted since are listed too (`endpoint_deleted`), until retention
+   * drops them. Reads O(messages of the task), whatever the number of endpoints. Null when the
+   * relay has neither a message nor an event of the task.
    */
-  async function taskDeliveries(
-    taskId: string,
-  ): Promise<Array<MessageSummary & { attempt_log: AttemptRecord[] }> | null> {
-    const refs = (await redis.lrange(taskEventsKey(deps.eventsStream, taskId), 0, -1)).flatMap((text) => {
-      try {
-        const parsed = TaskEventRefSchema.safeParse(JSON.parse(text));
-        return parsed.success ? [parsed.data] : [];
-      } catch {
-        return [];
-      }
-    });
-    if (refs.length === 0) return null;
-    const endpoints = await core.endpoints.list();
-    const out: Array<MessageSummary & { attempt_log: AttemptRecord[] }> = [];
-    for (const ref of refs) {
-      for (const endpoint of endpoints) {
-        const message = await core.log.get(messageIdFor(ref.id, endpoint.id));
-        if (message !== null) out.push({ ...summarize(message), attempt_log: await core.log.attempts(message.id) });
-      }
+  async function taskDeliveries(taskId: string): Promise<TaskDelivery[] | null> {
+    const ids = await core.log.taskMessageIds(taskId);
+    const messages = (await Promise.all(ids.map((id) => core.log.get(id)))).filter(
+      (message): message is Message => message !== null,
+    );
+    if (messages.length === 0) {
+      return (await redis.exists(taskEventsKey(deps.eventsStream, taskId))) === 1 ? [] : null;
     }
-    return out;
+    const endpointIds = [...new Set(messages.map((message) => message.endpoint_id))];
+    const present = new Set(
+      (await Promise.all(endpointIds.map(async (id) => ((await core.endpoints.get(id)) === null ? [] : [id])))).flat(),
+    );
+    return Promise.all(
+      messages.map(async (message) => ({
+        ...summarize(message),
+        endpoint_deleted: !present.has(message.endpoint_id),
+        attempt_log: await core.log.attempts(message.id),
+      })),
+    );
   }
 
   /** An endpoint's messages newest first, optionally of one status; `next_cursor` null at the end. */

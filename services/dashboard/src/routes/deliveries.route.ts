@@ -19,7 +19,7 @@ export function registerDeliveryRoutes(app: FastifyInstance, core: DeliveryCore,
   app.get('/api/tasks/:taskId/deliveries', async (request) => {
     const { taskId } = parseInput(TaskParamsSchema, request.params);
     const deliveries = await admin.taskDeliveries(taskId);
-    if (deliveries === null) throw notFound(`no events for task ${taskId}`);
+    if (deliveries === null) throw notFound(`no events or webhook messages for task ${taskId}`);
     return { task_id: taskId, deliveries };
   });
 
