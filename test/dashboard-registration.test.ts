@@ -66,6 +66,12 @@ const registryOf = (d: TestDashboard) =>
   });
 
 const GENERATE = { prompt: 'a cat on a skateboard', duration: 5, quality: '720p', aspectRatio: '16:9' };
+const ALEPH = {
+  model: 'aleph',
+  prompt: 'as a watercolour',
+  videoUrl: 'https://example.com/in.mp4',
+  aspectRatio: '21:9',
+};
 
 describe('POST /api/tasks', () => {
   it('registers a task once: the same id again answers 200 registered false and changes nothing', async () => {
@@ -152,6 +158,38 @@ describe('POST /api/generate', () => {
     expect(res.statusCode).toBe(400);
     expect(res.json().message).toContain(named);
     expect(sim.api.counts().generate ?? 0).toBe(before);
+  });
+
+  it('with "model": "aleph" submits to the Aleph endpoint and registers the task for Aleph\'s detail endpoint', async () => {
+    const before = { runway: sim.api.counts().generate ?? 0, aleph: sim.api.counts().aleph_generate ?? 0 };
+    const res = await post('/api/generate', { ...ALEPH, metadata: { customer: 'acme' } });
+    expect(res.statusCode).toBe(201);
+    const { task_id: taskId } = res.json() as { task_id: string };
+    expect(sim.tasks.get(taskId)).toMatchObject({ model: 'aleph', prompt: ALEPH.prompt });
+    expect(sim.api.counts().aleph_generate).toBe(before.aleph + 1);
+    expect(sim.api.counts().generate ?? 0).toBe(before.runway);
+    const registered = await registryOf(dashboard).get(taskId);
+    expect(registered).toMatchObject({ taskId, model: 'aleph', metadata: { customer: 'acme', model: 'aleph' } });
+  });
+
+  it.each([
+    ['an Aleph body without videoUrl', { model: 'aleph', prompt: 'x' }, 'videoUrl'],
+    ['an Aleph body with a Runway field', { ...ALEPH, duration: 5 }, 'duration'],
+    ['an Aleph aspect ratio the provider does not know', { ...ALEPH, aspectRatio: '2:1' }, 'aspectRatio'],
+    ['an unknown model', { ...GENERATE, model: 'sora' }, 'model'],
+    [
+      'a Runway task labelled as Aleph',
+      { ...GENERATE, metadata: { model: 'aleph' } },
+      'metadata.model: must be runway',
+    ],
+    ['an Aleph task labelled as Runway', { ...ALEPH, metadata: { model: 'runway' } }, 'metadata.model: must be aleph'],
+  ])('answers 400 naming the problem for %s, sending nothing', async (_what, body, named) => {
+    const before = JSON.stringify(sim.api.counts());
+    const res = await post('/api/generate', body);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'invalid_request' });
+    expect(res.json().message).toContain(named);
+    expect(JSON.stringify(sim.api.counts())).toBe(before);
   });
 
   it.each([

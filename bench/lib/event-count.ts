@@ -22,3 +22,20 @@ export async function waitForStreamLength(
     redis.disconnect();
   }
 }
+
+/** A stream entry: its event and the ms Redis added it (the entry id's time part). */
+export interface TimedEvent {
+  id: string;
+  addedMs: number;
+  event: RelayEvent;
+}
+
+/** The entries of `stream` after `afterId` (exclusive; `-` for all), with the time each was added. */
+export async function readTimedEvents(redis: Redis, stream: string, afterId = '-'): Promise<TimedEvent[]> {
+  const start = afterId === '-' ? '-' : `(${afterId}`;
+  return (await redis.xrange(stream, start, '+')).map(([id, fields]) => ({
+    id,
+    addedMs: Number(id.split('-')[0]),
+    event: parseStreamEntry(fields),
+  }));
+}

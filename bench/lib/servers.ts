@@ -31,6 +31,11 @@ export async function startBenchServers(ctx: BenchContext) {
   return { s3, media };
 }
 
+/** The S3 server alone, in its own process (for benches that serve media from their own simulator). */
+export function startBenchS3(ctx: BenchContext) {
+  return firstJsonLine(ctx, 'bench/servers/s3.ts', S3Info);
+}
+
 export type S3Info = z.infer<typeof S3Info>;
 
 /** A media URL of the simulator (see packages/simulator media-server). */

@@ -28,3 +28,17 @@ export function refineGenerateRequest(
     ctx.addIssue({ code: 'custom', path: ['aspectRatio'], message: 'is required without imageUrl' });
   }
 }
+
+/**
+ * The fields of `POST /api/v1/aleph/generate` a caller chooses (video to video: a prompt and the
+ * source video are required; the relay sets `callBackUrl`), as the provider documents them.
+ */
+export const AlephGenerateFieldsSchema = z.strictObject({
+  prompt: z.string().trim().min(1, 'is required').max(1800, 'cannot exceed 1800 characters'),
+  videoUrl: HttpUrl,
+  waterMark: z.string().max(64).optional(),
+  uploadCn: z.boolean().optional(),
+  aspectRatio: z.enum(['16:9', '9:16', '4:3', '3:4', '1:1', '21:9']).optional(),
+  seed: z.number().int().optional(),
+  referenceImage: HttpUrl.optional(),
+});

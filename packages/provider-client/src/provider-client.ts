@@ -41,7 +41,7 @@ export interface AlephGenerateRequest {
   callBackUrl?: string;
   waterMark?: string;
   uploadCn?: boolean;
-  aspectRatio?: string;
+  aspectRatio?: '16:9' | '9:16' | '4:3' | '3:4' | '1:1' | '21:9';
   seed?: number;
   referenceImage?: string;
 }

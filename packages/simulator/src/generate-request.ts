@@ -45,7 +45,8 @@ export const AlephGenerateBodySchema = z.object({
   callBackUrl: HttpUrl.optional(),
   waterMark: z.string().max(64).optional(),
   uploadCn: z.boolean().optional(),
-  aspectRatio: AspectRatio.optional(),
+  // Aleph also documents 21:9, which the generate endpoint does not.
+  aspectRatio: z.enum(['16:9', '9:16', '4:3', '3:4', '1:1', '21:9']).optional(),
   seed: z.number().int().optional(),
   referenceImage: HttpUrl.optional(),
 });

@@ -123,11 +123,18 @@ async function emitFailed(
  * A task whose callbacks disagree (an open conflict) gets no outcome event: its media stay in
  * the bucket, unverified, until an operator or the provider's API resolves the conflict and
  * re-runs the job. Checked right before the outcome is announced.
+ *
+ * `announced` is what the job is about to announce when it came from the provider's API (a
+ * verified job, or one made from a poll): it is then the task's accepted side, and a conflict
+ * that opened since the API was asked (a delivery that landed during the download) is put to
+ * the API again instead of waiting for an operator.
  */
-async function holdIfDisputed(ctx: Context): Promise<JobResult | null> {
+async function holdIfDisputed(ctx: Context, announced?: Callback): Promise<JobResult | null> {
   const { callback } = ctx.data;
   const state = await ctx.deps.tasks.get(callback.task_id);
   if (state?.conflict_state !== 'open') return null;
+  const { verifier } = ctx.deps;
+  if (verifier && announced && (await verifier.confirmAccepted(ctx.data, announced, state, ctx.log))) return null;
   await ctx.deps.tasks.markHeld(callback.task_id);
   ctx.deps.metrics.jobs.inc({ outcome: 'held', category: '' });
   ctx.log.warn('conflicting callbacks for this task: held, no outcome event until the conflict is resolved');
@@ -143,7 +150,7 @@ async function processFailure(ctx: Context): Promise<JobResult> {
   // success was accepted is left to that success's job.
   const plan = state?.accepted_outcome === 'success' ? null : await verifiedPlan(ctx, state);
   if (plan?.kind === 'store') return processSuccess(ctx, plan.urls);
-  const held = await holdIfDisputed(ctx);
+  const held = await holdIfDisputed(ctx, plan ? { ...callback, code: plan.code, msg: plan.msg } : undefined);
   if (held) return held;
   if (state?.accepted_outcome === 'success') {
     ctx.log.info('failure callback superseded by a success callback, skipping');
@@ -191,6 +198,17 @@ async function verifiedPlan(
   await ctx.deps.tasks.markAttemptFailed(ctx.data.callback.task_id, failure.category, failure.detail);
   ctx.deps.metrics.jobs.inc({ outcome: 'retry', category: failure.category });
   throw new Error(failure.detail);
+}
+
+/**
+ * What a success job announces when the provider's API gave it (see {@link holdIfDisputed}):
+ * the verified URLs (the job may carry a failure callback the API contradicted), or a job made
+ * from a poll as it is. Undefined for a job the API never confirmed.
+ */
+function announcedSuccess(ctx: Context, urls: MediaUrls | undefined): Callback | undefined {
+  const { callback } = ctx.data;
+  if (urls) return { ...callback, outcome: 'success', code: 200, video_url: urls.video, image_url: urls.cover };
+  return ctx.data.source === 'poll' ? callback : undefined;
 }
 
 /** A success callback: store the video and the cover (each at most once), then emit `media.stored`. */
@@ -263,7 +281,7 @@ async function processSuccess(ctx: Context, verifiedUrls?: MediaUrls): Promise<J
       throw error;
     }
   }
-  const held = await holdIfDisputed(ctx);
+  const held = await holdIfDisputed(ctx, announcedSuccess(ctx, urls));
   if (held) return held;
   await publishEvent(deps.redis, deps.events, {
     ...eventHeader(ctx, 'media.stored'),

@@ -1,23 +1,14 @@
 import { TaskMetadataSchema, type TaskRegistry } from '@runway-relay/admission';
 import { TaskIdSchema } from '@runway-relay/contracts';
-import {
-  GenerateFieldsSchema,
-  type ProviderClient,
-  ProviderError,
-  refineGenerateRequest,
-} from '@runway-relay/provider-client';
+import { type ProviderClient, ProviderError } from '@runway-relay/provider-client';
 import { HttpError, parseInput } from '@runway-relay/runtime';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { type GenerateSubmission, parseGenerateBody } from '../generate-body.js';
 import { operatorOf } from '../operator.js';
 import { providerFailureAnswer } from '../provider-answer.js';
 
 const RegisterBodySchema = z.strictObject({ task_id: TaskIdSchema, metadata: TaskMetadataSchema.optional() });
-
-/** The provider's generate body (without `callBackUrl`: the relay sets it), plus labels kept by the relay. */
-const GenerateBodySchema = GenerateFieldsSchema.extend({ metadata: TaskMetadataSchema.optional() }).superRefine(
-  refineGenerateRequest,
-);
 
 /** Registration bodies are small: labels are bounded (32 × 1 KiB) and a prompt is 1800 characters. */
 const BODY_LIMIT = 64 * 1024;
@@ -25,7 +16,7 @@ const BODY_LIMIT = 64 * 1024;
 export interface RegistrationRoutesOptions {
   registry: TaskRegistry;
   /** Absent when `PROVIDER_API_KEY` is unset: `POST /api/generate` answers 503. */
-  provider: Pick<ProviderClient, 'generate'> | null;
+  provider: Pick<ProviderClient, 'generate' | 'generateAleph'> | null;
   /** `PUBLIC_CALLBACK_URL`: where the provider sends the callbacks of submitted tasks. */
   callbackUrl: string | undefined;
 }
@@ -39,7 +30,8 @@ export interface RegistrationRoutesOptions {
  *
  * `POST /api/generate` with the provider's generate body (and optional `metadata`): submits it
  * through the provider client with `callBackUrl` = `PUBLIC_CALLBACK_URL`, registers the task id
- * the provider returns and answers 201 `{"task_id": "…"}`.
+ * the provider returns and answers 201 `{"task_id": "…"}`. `"model": "aleph"` submits the Aleph
+ * model's body to its own endpoint instead (see {@link parseGenerateBody}).
  */
 export function registerRegistrationRoutes(app: FastifyInstance, options: RegistrationRoutesOptions): void {
   const { registry } = options;
@@ -65,19 +57,22 @@ export function registerRegistrationRoutes(app: FastifyInstance, options: Regist
     if (options.provider === null) {
       throw new HttpError(503, 'provider_api_key_unset', 'PROVIDER_API_KEY is not set: the relay cannot submit tasks');
     }
-    const { metadata, ...body } = parseInput(GenerateBodySchema, request.body ?? {});
+    const submission = parseGenerateBody(request.body ?? {});
     let taskId: string;
     try {
-      ({ taskId } = await options.provider.generate({ ...body, callBackUrl: options.callbackUrl }));
+      ({ taskId } = await submit(options.provider, submission, options.callbackUrl));
     } catch (error) {
       if (error instanceof ProviderError) {
-        request.log.warn({ err: error, kind: error.kind }, 'generation refused or failed at the provider');
+        request.log.warn(
+          { err: error, kind: error.kind, model: submission.model },
+          'generation refused or failed at the provider',
+        );
         throw providerFailureAnswer(error);
       }
       throw error;
     }
     try {
-      await registry.register(taskId, metadata ?? {});
+      await registry.register(taskId, submission.metadata);
     } catch (error) {
       request.log.error({ err: error, task_id: taskId }, 'task created at the provider but not registered');
       throw new HttpError(
@@ -87,7 +82,21 @@ export function registerRegistrationRoutes(app: FastifyInstance, options: Regist
         { task_id: taskId },
       );
     }
-    request.log.info({ task_id: taskId, operator: operatorOf(request) }, 'task submitted and registered');
+    request.log.info(
+      { task_id: taskId, model: submission.model, operator: operatorOf(request) },
+      'task submitted and registered',
+    );
     return reply.code(201).send({ task_id: taskId });
   });
+}
+
+/** Sends a checked submission to its model's generate endpoint. */
+function submit(
+  provider: Pick<ProviderClient, 'generate' | 'generateAleph'>,
+  submission: GenerateSubmission,
+  callBackUrl: string,
+): Promise<{ taskId: string }> {
+  return submission.model === 'aleph'
+    ? provider.generateAleph({ ...submission.request, callBackUrl })
+    : provider.generate({ ...submission.request, callBackUrl });
 }

@@ -1,6 +1,7 @@
 import { publishConflict } from '@runway-relay/admission';
 import {
   acceptedCallbackFields,
+  type Callback,
   type CallbackJob,
   type ConflictRecord,
   callbackFingerprint,
@@ -37,6 +38,14 @@ export interface CallbackVerifier {
    * and logged as a security event; an open conflict the API settles is resolved the same way.
    */
   settle(job: CallbackJob, state: TaskState | null, log: Logger): Promise<VerifiedPlan>;
+  /**
+   * A conflict that opened while the job ran, after {@link settle} (a delivery that landed
+   * during the download): asks the API again whether it still says what the job is about to
+   * announce, `announced` (the API's own answer of a moment ago, hence the task's accepted
+   * side). True when it does: the conflict is closed keeping the accepted side, and the job
+   * may announce. False otherwise (other media, still running, no answer): the task is held.
+   */
+  confirmAccepted(job: CallbackJob, announced: Callback, state: TaskState, log: Logger): Promise<boolean>;
 }
 
 export interface CallbackVerifierDeps {
@@ -131,6 +140,23 @@ export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVeri
   };
 
   return {
+    async confirmAccepted(job, announced, state, log) {
+      const taskId = job.callback.task_id;
+      const again = await verifyAgainstProvider(
+        { ...job, callback: announced },
+        deps.client,
+        await deps.modelOf(taskId),
+      );
+      if (again.kind !== 'agree') {
+        log.warn(
+          { provider_result: again.kind },
+          'open conflict not confirmed by the provider API: held for an operator',
+        );
+        return false;
+      }
+      await resolveOpenConflict(taskId, state, log);
+      return true;
+    },
     async settle(job, state, log) {
       const taskId = job.callback.task_id;
       const verification = await verifyAgainstProvider(job, deps.client, await deps.modelOf(taskId));
