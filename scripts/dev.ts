@@ -12,7 +12,14 @@
  * forwards one more. The services and redis-server run in process groups of their own, so none
  * of that reaches them: this runner sends each service exactly one SIGTERM, waits for all of them
  * to drain, and only then stops the media server, S3 and Redis the drain still needs.
+ *
+ * A runner killed with SIGKILL stops nothing itself. Its services read a pipe on stdin whose only
+ * writer is this runner (`STOP_ON_STDIN_EOF`): when it dies the pipe ends and they drain. Redis
+ * cannot watch a pipe, so the pids (and start times) of all it started are kept in
+ * `<data-dir>/run.json`, and the next start stops whatever of them still runs before it checks
+ * the ports (see docs/deployment.md, "Development stack").
  */
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
 import {
@@ -25,10 +32,13 @@ import {
   startS3rver,
 } from '@runway-relay/testkit';
 import { z } from 'zod';
-import { devDataLayout, prepareDevData, writeDevEnv } from './dev/dev-data.js';
+import { type DevDataLayout, devDataLayout, prepareDevData, writeDevEnv } from './dev/dev-data.js';
 import { DEV_USAGE, type DevOptions, parseDevOptions } from './dev/dev-options.js';
+import { stopLeftovers } from './dev/leftovers.js';
 import { createLogPrinter } from './dev/log-printer.js';
 import { type PortClaim, portProblems } from './dev/port-check.js';
+import { processIdentity } from './dev/process-identity.js';
+import { type RunRecord, removeRunRecord, writeRunRecord } from './dev/run-record.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SERVICES: readonly ServiceName[] = ['ingress', 'worker', 'dashboard'];
@@ -36,6 +46,8 @@ const SERVICES: readonly ServiceName[] = ['ingress', 'worker', 'dashboard'];
 const STOP_GRACE_MS = Math.max(35_000, (Number(process.env.SHUTDOWN_GRACE_MS) || 0) + 10_000);
 /** A second signal this soon after the first is the same Ctrl-C, forwarded by npm. */
 const SAME_CTRL_C_MS = 1000;
+/** Redis left by a killed run: SIGTERM writes its AOF and exits, which takes moments. */
+const REDIS_STOP_GRACE_MS = 10_000;
 
 const env: Record<string, string> = Object.fromEntries(
   Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
@@ -45,6 +57,16 @@ const processes = new ProcessSet({ cwd: root, detached: true, keepChars: 64 * 10
 let redis: RedisServerHarness | undefined;
 let s3: S3Harness | undefined;
 let media: MediaServer | undefined;
+/** What this run started, in `<data-dir>/run.json` (see the header). */
+let runRecord: { file: string; record: RunRecord } | undefined;
+
+/** Adds a started process to the run record, so that a next start can stop it if this runner is killed. */
+function recordProcess(name: string, pid: number | undefined): void {
+  const identity = pid === undefined ? undefined : processIdentity(pid);
+  if (!runRecord || pid === undefined || identity === undefined) return;
+  runRecord.record.processes.push({ name, pid, identity });
+  writeRunRecord(runRecord.file, runRecord.record);
+}
 
 function say(line: string): void {
   process.stdout.write(process.stdout.isTTY ? `\x1b[1m[dev]\x1b[0m ${line}\n` : `[dev] ${line}\n`);
@@ -60,6 +82,8 @@ function stopStack(code: number): Promise<never> {
     await media?.close().catch(() => undefined);
     await s3?.suspend().catch(() => undefined);
     await redis?.stop().catch(() => undefined);
+    // Everything it names is stopped: nothing for a next start to clean up.
+    if (runRecord) removeRunRecord(runRecord.file);
     say(code === 0 ? 'stopped; data kept in the data directory (`npm run dev -- --fresh` starts empty)' : 'stopped');
     process.exit(code);
   })();
@@ -96,12 +120,17 @@ function portClaims(options: DevOptions, startsRedis: boolean, startsS3: boolean
   ].filter((claim) => claim.port !== 0);
 }
 
-async function startBackingServices(options: DevOptions, startsRedis: boolean, startsS3: boolean): Promise<void> {
-  const data = devDataLayout(options.dataDir, root);
+async function startBackingServices(
+  options: DevOptions,
+  data: DevDataLayout,
+  startsRedis: boolean,
+  startsS3: boolean,
+): Promise<void> {
   prepareDevData(data, options.fresh);
   if (startsRedis) {
     // AOF (fsync every second): the relay refuses a Redis that may lose what it acknowledged.
     redis = await startRedisServer({ persistent: true, port: options.redisPort, dir: data.redis, detached: true });
+    recordProcess('redis', redis.pid());
     env.REDIS_URL = redis.url;
     say(`redis-server: ${redis.url} (data in ${data.redis})`);
   }
@@ -143,9 +172,12 @@ function spawnDevService(name: ServiceName): ScriptProcess {
   const service = processes.spawn({
     name,
     script: `services/${name}/src/main.ts`,
-    env,
+    // Its stdin is a pipe from this runner: if the runner dies, even by SIGKILL, it drains.
+    env: { ...env, STOP_ON_STDIN_EOF: 'true' },
+    stdin: 'pipe',
     onLine: (line) => printLog(name, line),
   });
+  recordProcess(name, service.pid);
   void service.exited.then(({ code, signal }) => {
     if (stopping) return;
     say(`${name} exited (${signal ?? code}) on its own; stopping the stack`);
@@ -187,11 +219,28 @@ async function main(): Promise<void> {
   });
   const startsRedis = !env.REDIS_URL && !env.REDIS_CLUSTER_NODES;
   const startsS3 = !env.S3_ENDPOINT;
+  const data = devDataLayout(options.dataDir, root);
+  mkdirSync(data.root, { recursive: true });
+  // A runner killed with SIGKILL left Redis (and any service that did not drain) holding ports.
+  const leftovers = await stopLeftovers(data.runFile, {
+    serviceGraceMs: STOP_GRACE_MS,
+    storeGraceMs: REDIS_STOP_GRACE_MS,
+    say,
+  });
+  if (leftovers === 'busy') process.exit(1);
   const problems = await portProblems(portClaims(options, startsRedis, startsS3));
   if (problems.length > 0) {
     for (const problem of problems) say(problem);
     say('(another `npm run dev` still running? stop it first)');
     process.exit(1);
+  }
+  const runnerIdentity = processIdentity(process.pid);
+  if (runnerIdentity !== undefined) {
+    runRecord = {
+      file: data.runFile,
+      record: { runner: { name: 'runner', pid: process.pid, identity: runnerIdentity }, processes: [] },
+    };
+    writeRunRecord(runRecord.file, runRecord.record);
   }
 
   process.on('SIGINT', onSignal);
@@ -200,7 +249,7 @@ async function main(): Promise<void> {
   // A crash of this runner must not leave the services (own process groups) running.
   process.on('exit', () => processes.killAll());
   try {
-    await startBackingServices(options, startsRedis, startsS3);
+    await startBackingServices(options, data, startsRedis, startsS3);
   } catch (error) {
     // e.g. no redis-server on the PATH: say so, and stop whatever did start.
     say(`cannot start the backing services: ${error instanceof Error ? error.message : String(error)}`);

@@ -1,4 +1,5 @@
 import { jobIdFor, quarantineIdFor, type RelayEvent } from '@runway-relay/contracts';
+import { DELIVERY_QUEUE } from '@runway-relay/delivery';
 import { waitFor } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dashboardAuth, startStackDashboard, type TestDashboard } from './helpers/dashboard.js';
@@ -20,9 +21,9 @@ afterEach(async () => {
   await stack?.close();
 });
 
-async function start() {
+async function start(dashboardEnv: Record<string, string> = {}) {
   stack = await startStack(backing);
-  dashboard = await startStackDashboard(backing, stack);
+  dashboard = await startStackDashboard(backing, stack, dashboardEnv);
 }
 
 const get = (url: string) => dashboard.app.inject({ method: 'GET', url, headers: dashboardAuth });
@@ -223,6 +224,105 @@ describe('POST /api/tasks/:taskId/reprocess', () => {
       ['reprocess', 'admin_api'],
       ['reprocess', 'bull_board'],
     ]);
+  });
+});
+
+describe('Bull Board "Retry all" on the callbacks queue', () => {
+  /** Over HTTP as Bull Board's UI sends it: a bodyless PUT without Content-Type. */
+  const retryAll = (queueName: string, state: string, headers: Record<string, string> = dashboardAuth) =>
+    fetch(
+      `http://127.0.0.1:${dashboard.port}/admin/queues/api/queues/${encodeURIComponent(queueName)}/retry/${state}`,
+      {
+        method: 'PUT',
+        headers,
+      },
+    );
+  const jobIn = (taskId: string, state: 'completed' | 'failed') =>
+    waitFor(
+      async () => (await dashboard.queue.getJob(jobIdFor(taskId, 'success')))?.getState().then((s) => s === state),
+      {
+        timeoutMs: 20_000,
+        description: `job ${jobIdFor(taskId, 'success')} ${state}`,
+      },
+    );
+  const stored = async (taskId: string) => {
+    await waitForTaskStatus(taskId, 'stored');
+    await jobIn(taskId, 'completed');
+  };
+  const auditOf = async (taskId: string) =>
+    ((await get(`/api/tasks/${taskId}`)).json() as TaskView).audit.map((entry) => [
+      entry.action,
+      entry.via,
+      entry.operator,
+      entry.from_status,
+    ]);
+
+  it('prepares each task record like a re-process, at most DASHBOARD_RETRY_ALL_MAX per request, refusing an open conflict', async () => {
+    await start({ DASHBOARD_RETRY_ALL_MAX: '2' });
+    const queueName = dashboard.queue.name;
+    const nowS = Math.floor(Date.now() / 1000);
+
+    // Completed jobs, oldest first: a task whose callbacks disagree (conflict open), two stored ones.
+    const disputed = newTaskId();
+    await stack.deliver(simulatedSuccess(backing.media, disputed), nowS);
+    await stored(disputed);
+    expect((await stack.deliver(failureBody(disputed), nowS + 1)).body.status).toBe('conflict');
+    const done = [newTaskId(), newTaskId()];
+    for (const taskId of done) {
+      await stack.deliver(simulatedSuccess(backing.media, taskId));
+      await stored(taskId);
+    }
+    // Failed jobs: media the provider answered 404 for, fixed afterwards.
+    const broken = [newTaskId(), newTaskId(), newTaskId()];
+    for (const taskId of broken) {
+      backing.media.setBehavior(taskId, 'status:404');
+      await stack.deliver(simulatedSuccess(backing.media, taskId));
+      await waitForTaskStatus(taskId, 'failed');
+      await jobIn(taskId, 'failed');
+    }
+    for (const taskId of broken) backing.media.clearBehavior(taskId);
+
+    // The same guards as every other state-changing request: nothing moves.
+    expect((await retryAll(queueName, 'failed', { ...dashboardAuth, origin: 'https://evil.example' })).status).toBe(
+      403,
+    );
+    expect((await retryAll(queueName, 'failed', {})).status).toBe(401);
+    expect(await (await dashboard.queue.getJob(jobIdFor(broken[0] ?? '', 'success')))?.getState()).toBe('failed');
+
+    // Failed: the two oldest re-run (cap 2), the third is left for the next press.
+    const failedFirst = await retryAll(queueName, 'failed');
+    expect(failedFirst.status).toBe(200);
+    expect(await failedFirst.json()).toEqual({ retried: 2, skipped: 1, refused: {} });
+    for (const taskId of broken.slice(0, 2)) await stored(taskId);
+    expect(await (await dashboard.queue.getJob(jobIdFor(broken[2] ?? '', 'success')))?.getState()).toBe('failed');
+    expect(await (await retryAll(queueName, 'failed')).json()).toEqual({ retried: 1, skipped: 0, refused: {} });
+    await stored(broken[2] ?? '');
+    for (const taskId of broken) {
+      expect(await auditOf(taskId)).toEqual([['reprocess', 'bull_board', 'ops', 'failed']]);
+      const view = (await get(`/api/tasks/${taskId}`)).json() as TaskView;
+      expect(view.revision).toBe(1);
+      expect(view.last_error).toBeNull();
+      expect(view.objects).toHaveLength(2);
+    }
+
+    // Completed (now 6 jobs): the disputed task is refused and stays; the next two oldest re-run.
+    const completed = await retryAll(queueName, 'completed');
+    expect(completed.status).toBe(200);
+    expect(await completed.json()).toEqual({ retried: 2, skipped: 4, refused: { conflict_open: 1 } });
+    for (const taskId of done) {
+      const events = await waitForTaskEvents(taskId, 2);
+      expect(events.map((event) => event.type)).toEqual(['media.stored', 'media.stored']);
+      expect(events[1]?.id).toBe(`${events[0]?.id}_r1`);
+      await stored(taskId);
+      expect(await auditOf(taskId)).toEqual([['reprocess', 'bull_board', 'ops', 'stored']]);
+    }
+    expect(await auditOf(disputed)).toEqual([]);
+    expect((await stack.task(disputed))?.conflict_state).toBe('open');
+    expect(await (await dashboard.queue.getJob(jobIdFor(disputed, 'success')))?.getState()).toBe('completed');
+
+    // Other states and the deliveries queue stay Bull Board's own.
+    expect((await retryAll(queueName, 'active')).status).toBe(400);
+    expect(await (await retryAll(DELIVERY_QUEUE, 'failed')).json()).toEqual({ retried: 0, skipped: 0 });
   });
 });
 

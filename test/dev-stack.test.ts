@@ -2,13 +2,15 @@
  * `npm run dev` (scripts/dev.ts) as a person runs it: the runner in its own process group, as a
  * terminal's foreground job, stopped by SIGINT to that whole group, as Ctrl-C does.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, type ScriptProcess, spawnScript, waitFor } from '@runway-relay/testkit';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { isRunning, stopLeftovers } from '../scripts/dev/leftovers.js';
+import { readRunRecord } from '../scripts/dev/run-record.js';
 import { providerHeaders, TEST_HMAC_KEY } from './helpers/ingress.js';
 import { newTaskId } from './helpers/stack.js';
 
@@ -36,6 +38,12 @@ afterEach(async () => {
   for (const runner of runners.splice(0)) {
     if (runner.child.exitCode === null && runner.child.signalCode === null) await ctrlC(runner);
   }
+  // A failed test may leave what a killed runner started: stop it as the next start would.
+  await stopLeftovers(join(dataDir, 'run.json'), {
+    serviceGraceMs: 30_000,
+    storeGraceMs: 10_000,
+    say: () => undefined,
+  });
 });
 afterAll(() => {
   rmSync(dataDir, { recursive: true, force: true });
@@ -174,4 +182,40 @@ describe('npm run dev', () => {
       await new Promise((resolve) => squatter.close(resolve));
     }
   }, 60_000);
+
+  it('after a SIGKILL of the runner its services drain on their own; the next start stops its Redis', async () => {
+    const killed = startRunner();
+    await untilUp(killed);
+    const record = readRunRecord(join(dataDir, 'run.json'));
+    expect(record?.runner.pid).toBe(killed.pid);
+    expect(record?.processes.map((recorded) => recorded.name)).toEqual(['redis', ...SERVICES]);
+    const started = record?.processes ?? [];
+
+    killed.child.kill('SIGKILL');
+    await killed.exited;
+    // The end of their stdin pipe (only the runner held it) makes the services drain and exit.
+    const services = started.filter((recorded) => recorded.name !== 'redis');
+    // The worker's drain may take its whole SHUTDOWN_GRACE_MS (25 s) on a loaded machine.
+    await waitFor(() => services.every((recorded) => !isRunning(recorded)), {
+      timeoutMs: 120_000,
+      description: 'the services to exit after their runner was killed',
+    }).catch((error: unknown) => {
+      const left = services.filter(isRunning).map((recorded) => `${recorded.name} (pid ${recorded.pid})`);
+      throw new Error(`${String(error)}; still running: ${left.join(', ')}`);
+    });
+    // Redis cannot watch a pipe: it is still up, on its port.
+    const redis = started.find((recorded) => recorded.name === 'redis');
+    expect(redis && isRunning(redis)).toBe(true);
+
+    const next = startRunner();
+    await untilUp(next);
+    const output = next.output();
+    expect(output).toContain(
+      `[dev] the previous run (pid ${killed.pid}) ended without stopping redis (pid ${redis?.pid}): stopping them now`,
+    );
+    expect(output).toContain(`[dev]   redis (pid ${redis?.pid}) stopped`);
+    expect(output).not.toContain('is in use');
+    expect(await ctrlC(next)).toBe(0);
+    expect(existsSync(join(dataDir, 'run.json'))).toBe(false);
+  }, 400_000);
 });

@@ -17,11 +17,11 @@ afterEach(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-function startChild(env: Record<string, string>) {
+function startChild(env: Record<string, string>, stdin: 'ignore' | 'pipe' = 'ignore') {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/run-service-child.ts'], {
     cwd: root,
     env: { PATH: process.env.PATH, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [stdin, 'pipe', 'pipe'],
   });
   children.push(child);
   let stdout = '';
@@ -96,5 +96,36 @@ describe('runService', () => {
     expect(run.messages()).toEqual(
       expect.arrayContaining(['uncaught error, shutting down', 'close called', 'close finished']),
     );
+  });
+
+  it('with STOP_ON_STDIN_EOF, drains once and exits 0 when the stdin pipe ends (its supervisor died)', async () => {
+    const run = startChild({ CLOSE_MS: '200', STOP_ON_STDIN_EOF: 'true' }, 'pipe');
+    await run.started();
+    // What the kernel does to the write end when the process holding it dies, SIGKILL included.
+    run.child.stdin?.end();
+    expect(await run.exited).toBe(0);
+    const messages = run.messages();
+    expect(messages).toContain('stdin closed (supervisor gone), shutting down');
+    expect(messages.filter((msg) => msg === 'close called')).toHaveLength(1);
+    expect(messages).toContain('shutdown complete');
+  });
+
+  it('with STOP_ON_STDIN_EOF and the pipe still open, SIGTERM drains and exits as before', async () => {
+    const run = startChild({ CLOSE_MS: '50', STOP_ON_STDIN_EOF: 'true' }, 'pipe');
+    await run.started();
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.messages().filter((msg) => msg === 'close called')).toHaveLength(1);
+    expect(run.messages()).not.toContain('stdin closed (supervisor gone), shutting down');
+  });
+
+  it('with STOP_ON_STDIN_EOF but no pipe on stdin, warns and keeps running', async () => {
+    const run = startChild({ STOP_ON_STDIN_EOF: 'true' });
+    await run.started();
+    expect(run.messages()).toContain('STOP_ON_STDIN_EOF is set but stdin is no pipe: not watched');
+    // /dev/null is at its end from the start: had it been watched, the child would drain now.
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.messages()).not.toContain('stdin closed (supervisor gone), shutting down');
   });
 });

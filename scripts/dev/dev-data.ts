@@ -10,11 +10,19 @@ export interface DevDataLayout {
   s3: string;
   /** The stack's addresses as `NAME=value` lines, for other tools (`set -a; . .dev-data/dev.env; set +a`). */
   envFile: string;
+  /** The running runner and the processes it started (`run-record.ts`), gone after a clean stop. */
+  runFile: string;
 }
 
 export function devDataLayout(dataDir: string, cwd: string): DevDataLayout {
   const root = resolve(cwd, dataDir);
-  return { root, redis: join(root, 'redis'), s3: join(root, 's3'), envFile: join(root, 'dev.env') };
+  return {
+    root,
+    redis: join(root, 'redis'),
+    s3: join(root, 's3'),
+    envFile: join(root, 'dev.env'),
+    runFile: join(root, 'run.json'),
+  };
 }
 
 /**

@@ -56,8 +56,15 @@ export async function startTestDashboard(
   return { app, config, queue, redis, store, port, close: () => service.close() };
 }
 
-/** A dashboard on the queue prefix and event stream of `stack`, presigning against the backing's S3. */
-export function startStackDashboard(backing: Backing, stack: Stack): Promise<TestDashboard> {
+/**
+ * A dashboard on the queue prefix and event stream of `stack`, presigning against the backing's
+ * S3; `env` adds or overrides variables.
+ */
+export function startStackDashboard(
+  backing: Backing,
+  stack: Stack,
+  env: Record<string, string> = {},
+): Promise<TestDashboard> {
   return startTestDashboard({
     REDIS_URL: backing.redis.url,
     QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX,
@@ -66,5 +73,6 @@ export function startStackDashboard(backing: Backing, stack: Stack): Promise<Tes
     DASHBOARD_PASSWORD,
     NODE_ENV: 'test',
     ...dashboardStorageEnv(backing.s3),
+    ...env,
   });
 }

@@ -2,10 +2,10 @@
  * A process run by `runService` with a stand-in service, for test/run-service.test.ts.
  * CHILD_MODE: `ok` (runs until signalled), `refuse` (start throws StartRefusedError),
  * `bad-config` (loadConfig throws ConfigError), `reject` (an unhandled rejection once started).
- * CLOSE_MS: how long close() takes; GRACE_MS: SHUTDOWN_GRACE_MS.
+ * CLOSE_MS: how long close() takes; GRACE_MS: SHUTDOWN_GRACE_MS; STOP_ON_STDIN_EOF as in the services.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigError } from '@runway-relay/contracts';
+import { ConfigError, envBoolean } from '@runway-relay/contracts';
 import { createLogger, runService, StartRefusedError } from '@runway-relay/runtime';
 
 const mode = process.env.CHILD_MODE ?? 'ok';
@@ -14,7 +14,10 @@ await runService(
   'child',
   () => {
     if (mode === 'bad-config') throw new ConfigError(['CHILD_PORT: expected a number']);
-    return { SHUTDOWN_GRACE_MS: Number(process.env.GRACE_MS ?? 5000) };
+    return {
+      SHUTDOWN_GRACE_MS: Number(process.env.GRACE_MS ?? 5000),
+      STOP_ON_STDIN_EOF: envBoolean(false).parse(process.env.STOP_ON_STDIN_EOF),
+    };
   },
   () => {
     const logger = createLogger({ service: 'child', level: 'info' });

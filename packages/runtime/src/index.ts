@@ -14,4 +14,5 @@ export * from './retry-until.js';
 export * from './run-service.js';
 export * from './start-refused.js';
 export * from './startup-progress.js';
+export * from './stdin-end.js';
 export * from './with-timeout.js';

@@ -2,6 +2,7 @@ import { ConfigError } from '@runway-relay/contracts';
 import closeWithGrace from 'close-with-grace';
 import type { Logger } from 'pino';
 import { StartRefusedError } from './start-refused.js';
+import { onStdinEnd } from './stdin-end.js';
 
 /** What a service's composition root returns (`createIngress`, `createWorker`, `createDashboard`). */
 export interface ServiceRoot {
@@ -28,9 +29,10 @@ const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP'] as const;
  * builds it with `create`, starts it (a {@link StartRefusedError} → the message on stderr,
  * exit 78) and, on the first SIGTERM/SIGINT/SIGHUP, an uncaught exception or an unhandled
  * rejection, calls `close()` once, with `SHUTDOWN_GRACE_MS` to finish before the process
- * exits anyway. Exit 0 after a clean drain, 1 after an error or an overrun.
+ * exits anyway. Exit 0 after a clean drain, 1 after an error or an overrun. With
+ * `STOP_ON_STDIN_EOF`, the end of stdin (its supervisor died) is one more such stop request.
  */
-export async function runService<Config extends { SHUTDOWN_GRACE_MS: number }>(
+export async function runService<Config extends { SHUTDOWN_GRACE_MS: number; STOP_ON_STDIN_EOF?: boolean }>(
   name: string,
   loadConfig: () => Config,
   create: (config: Config) => ServiceRoot | Promise<ServiceRoot>,
@@ -82,6 +84,16 @@ export async function runService<Config extends { SHUTDOWN_GRACE_MS: number }>(
     grace.close();
   };
   for (const signal of STOP_SIGNALS) process.on(signal, onStopSignal);
+  if (config.STOP_ON_STDIN_EOF === true) {
+    // Installed before start(): a supervisor that dies while the service starts stops it too.
+    const watching = onStdinEnd(() => {
+      if (draining) return;
+      draining = true;
+      logger.info({ grace_ms: graceMs }, 'stdin closed (supervisor gone), shutting down');
+      grace.close();
+    });
+    if (!watching) logger.warn('STOP_ON_STDIN_EOF is set but stdin is no pipe: not watched');
+  }
 
   try {
     await service.start();

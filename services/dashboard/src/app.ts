@@ -22,6 +22,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { registerBasicAuth } from './basic-auth.js';
 import { mountBullBoard } from './bull-board.js';
 import { registerBullBoardReprocess } from './bull-board-reprocess.js';
+import { registerBullBoardRetryAll } from './bull-board-retry-all.js';
 import { createConflictAdmin } from './conflict-admin.js';
 import { createDeliveryAdmin } from './delivery-admin.js';
 import { createDashboardMetrics, type DashboardMetrics } from './metrics.js';
@@ -143,6 +144,7 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
   registerDeliveryRoutes(app, deps.delivery, deliveryAdmin);
   registerUiRoutes(app);
   registerBullBoardReprocess(app, tasks);
+  registerBullBoardRetryAll(app, { tasks, queue: deps.queue, maxJobs: config.DASHBOARD_RETRY_ALL_MAX });
   mountBullBoard(app, [deps.queue, deps.delivery.queue]);
 
   const checks: Record<string, ReadinessCheck> = { redis: () => redis.ping() };

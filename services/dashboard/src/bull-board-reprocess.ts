@@ -9,6 +9,12 @@ const RETRY_JOB = new RegExp(`^${BULL_BOARD_PATH}/api/queues/[^/]+/([^/]+)/retry
 /** Job ids are `<task_id>.<outcome>` (see `jobIdFor`). */
 const JOB_ID = /^(?<taskId>.+)\.(?:success|failure)$/;
 
+/** The task a callbacks-queue job belongs to, or undefined when the id is not a task job's. */
+export function taskIdOfJob(jobId: string): string | undefined {
+  const taskId = TaskIdSchema.safeParse(JOB_ID.exec(jobId)?.groups?.taskId);
+  return taskId.success ? taskId.data : undefined;
+}
+
 /**
  * Makes Bull Board's retry of a finished job a re-process with an audit trail: before Bull
  * Board moves the job, the task record is prepared exactly as `POST /api/tasks/:id/reprocess`
@@ -27,16 +33,16 @@ export function registerBullBoardReprocess(app: FastifyInstance, tasks: TaskAdmi
     } catch {
       return;
     }
-    const taskId = TaskIdSchema.safeParse(JOB_ID.exec(jobId)?.groups?.taskId);
-    if (!taskId.success) return;
+    const taskId = taskIdOfJob(jobId);
+    if (taskId === undefined) return;
     const result = await tasks.reprocess(
-      taskId.data,
+      taskId,
       { operator: operatorOf(request), via: 'bull_board' },
       { moveJob: false, jobId },
     );
     if (!result.ok)
       request.log.info(
-        { task_id: taskId.data, job_id: jobId, reason: result.reason },
+        { task_id: taskId, job_id: jobId, reason: result.reason },
         'Bull Board retry: task record left as it is',
       );
   });

@@ -85,6 +85,13 @@ export const CommonEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   NODE_ENV: z.enum(['production', 'development', 'test']).default('development'),
   /**
+   * Drain and exit, as on SIGTERM, when stdin reaches its end: set by a supervisor that holds
+   * the only write end of a pipe on the service's stdin (`npm run dev`), so the service stops
+   * when that supervisor dies, even by SIGKILL. Ignored, with a warning, when stdin is no pipe.
+   * Default false.
+   */
+  STOP_ON_STDIN_EOF: envBoolean(false),
+  /**
    * Redis Stream of the relay's events. Unset: `runway:events`, or `{tag}:events` when
    * `QUEUE_PREFIX` carries a hash tag, so that on a Redis Cluster the stream shares the slot
    * of the task records (see {@link eventsStreamFor}).

@@ -38,6 +38,12 @@ export const DashboardEnvSchema = CommonEnvSchema.extend(JobPolicyEnvSchema.shap
     /** Seconds of that window, counted from the address's first failure. */
     DASHBOARD_AUTH_WINDOW_S: envInt(60, 1, 86_400),
     /**
+     * Jobs Bull Board's "Retry all" re-runs per request on the callbacks queue, each with the
+     * task-record preparation of a re-process (docs/dashboard.md, "From Bull Board"); press it
+     * again for the rest.
+     */
+    DASHBOARD_RETRY_ALL_MAX: envInt(100, 1, 1000),
+    /**
      * Base URL put in presigned media links when the browser reaches the store under another
      * name than the services do (compose: `http://localhost:9000` vs `http://minio:9000`).
      * Unset: `S3_ENDPOINT`.

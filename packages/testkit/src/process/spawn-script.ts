@@ -22,6 +22,12 @@ export interface SpawnScriptOptions {
    * does not reach it: only {@link ScriptProcess.stop} does, and it gets exactly one signal.
    */
   detached?: boolean;
+  /**
+   * `pipe`: stdin is a pipe whose only write end this process holds, so it ends when this
+   * process dies, even by SIGKILL; a service run with `STOP_ON_STDIN_EOF=true` then drains and
+   * exits. Default `ignore`.
+   */
+  stdin?: 'ignore' | 'pipe';
   /** Characters of output kept (the tail), for long runs. Default: all of it. */
   keepChars?: number;
   /** Called with every complete line of stdout and stderr, e.g. to print it. */
@@ -81,7 +87,7 @@ export function spawnScript(options: SpawnScriptOptions): ScriptProcess {
     {
       cwd: options.cwd,
       env: { PATH: process.env.PATH ?? '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ?? 'ignore', 'pipe', 'pipe'],
       detached: options.detached ?? false,
     },
   );

@@ -25,6 +25,8 @@ export interface RedisServerOptions {
 export interface RedisServerHarness {
   url: string;
   port: number;
+  /** The running server's process id (a new one after `start()`); undefined while stopped. */
+  pid(): number | undefined;
   /** Stops the server (SIGTERM, waits for exit). */
   stop(): Promise<void>;
   /** Kills the server at once (SIGKILL), as a crash would. */
@@ -87,6 +89,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
+    pid: () => (child && child.exitCode === null && child.signalCode === null ? child.pid : undefined),
     start,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
