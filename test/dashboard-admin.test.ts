@@ -319,6 +319,17 @@ describe('Bull Board "Retry all" on the callbacks queue', () => {
     expect(await auditOf(disputed)).toEqual([]);
     expect((await stack.task(disputed))?.conflict_state).toBe('open');
     expect(await (await dashboard.queue.getJob(jobIdFor(disputed, 'success')))?.getState()).toBe('completed');
+    // Its single-job "Retry" is refused the same way, naming the way out; the job stays.
+    const single = await dashboard.app.inject({
+      method: 'PUT',
+      url: `/admin/queues/api/queues/${queueName}/${jobIdFor(disputed, 'success')}/retry`,
+      headers: dashboardAuth,
+    });
+    expect(single.statusCode).toBe(409);
+    expect(single.json()).toMatchObject({ error: 'conflict_open' });
+    expect(single.json().message).toContain(`/api/tasks/${disputed}/conflict`);
+    expect(await (await dashboard.queue.getJob(jobIdFor(disputed, 'success')))?.getState()).toBe('completed');
+    expect(await auditOf(disputed)).toEqual([]);
 
     // Other states and the deliveries queue stay Bull Board's own.
     expect((await retryAll(queueName, 'active')).status).toBe(400);

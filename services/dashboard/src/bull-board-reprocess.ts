@@ -19,11 +19,14 @@ export function taskIdOfJob(jobId: string): string | undefined {
  * Makes Bull Board's retry of a finished job a re-process with an audit trail: before Bull
  * Board moves the job, the task record is prepared exactly as `POST /api/tasks/:id/reprocess`
  * prepares it (status, revision, stored objects, audit entry with the operator). Without it a
- * retried completed job would find its task `stored` and do nothing. Jobs that are not the
- * task's current one, or not finished, are left to Bull Board's own answer.
+ * retried completed job would find its task `stored` and do nothing. A task the API would
+ * refuse to re-process is refused here too, with the same 409 and nothing moved, as "Retry all"
+ * leaves it in place: an open conflict (resolve it instead) or a job that is not the task's
+ * current one (a superseded outcome). Jobs not finished, or gone, are left to Bull Board's own
+ * answer.
  */
 export function registerBullBoardReprocess(app: FastifyInstance, tasks: TaskAdmin): void {
-  app.addHook('preHandler', async (request) => {
+  app.addHook('preHandler', async (request, reply) => {
     if (request.method !== 'PUT') return;
     const match = RETRY_JOB.exec(request.url.split('?')[0] ?? '');
     if (!match?.[1]) return;
@@ -40,10 +43,23 @@ export function registerBullBoardReprocess(app: FastifyInstance, tasks: TaskAdmi
       { operator: operatorOf(request), via: 'bull_board' },
       { moveJob: false, jobId },
     );
-    if (!result.ok)
-      request.log.info(
-        { task_id: taskId, job_id: jobId, reason: result.reason },
-        'Bull Board retry: task record left as it is',
-      );
+    if (result.ok) return;
+    request.log.info(
+      { task_id: taskId, job_id: jobId, reason: result.reason },
+      'Bull Board retry: task record left as it is',
+    );
+    // Answered here in our error shape: Bull Board's routes have an error handler of their own.
+    if (result.reason === 'conflict_open') {
+      return reply.code(409).send({
+        error: 'conflict_open',
+        message: `task ${taskId} has an open conflict: resolve it (POST /api/tasks/${taskId}/conflict), which re-runs the side kept`,
+      });
+    }
+    if (result.reason === 'other_job') {
+      return reply.code(409).send({
+        error: 'other_job',
+        message: `job ${jobId} is not task ${taskId}'s current job (${result.jobId}): its outcome was superseded, nothing to re-run`,
+      });
+    }
   });
 }
