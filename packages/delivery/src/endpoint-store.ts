@@ -157,11 +157,13 @@ export function createEndpointStore(options: EndpointStoreOptions): EndpointStor
   return {
     async create(input) {
       const body = EndpointCreateSchema.parse(input);
-      await check(body.url);
+      // The URL judged is the URL stored, in the WHATWG form every later reader (undici included)
+      // parses the same way: `http://a\\@b/` or `http://:@a/` are not kept as typed.
+      const url = (await check(body.url)).href;
       const at = now();
       const endpoint = EndpointSchema.parse({
         id: `ep_${randomBytes(12).toString('hex')}`,
-        url: body.url,
+        url,
         secret: body.secret ?? generateSecret(),
         event_types: body.event_types,
         enabled: body.enabled,
@@ -198,8 +200,8 @@ export function createEndpointStore(options: EndpointStoreOptions): EndpointStor
           'the env endpoint is configured by DELIVERY_URL/DELIVERY_SECRET; only enabled may change',
         );
       }
-      if (patch.url !== undefined) await check(patch.url);
       const state: Partial<Endpoint> = { ...patch };
+      if (patch.url !== undefined) state.url = (await check(patch.url)).href;
       if (patch.enabled === true) state.disabled_reason = null;
       if (patch.enabled === false) state.disabled_reason = 'disabled by an operator';
       if (!(await setState(id, state))) return null;

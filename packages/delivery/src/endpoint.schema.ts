@@ -1,10 +1,22 @@
 import { RelayEventSchema, WebhookSecretSchema } from '@runway-relay/contracts';
 import { z } from 'zod';
+import { MAX_ENDPOINT_URL_LENGTH } from './url-policy.js';
 
 /** The event types an endpoint may subscribe to. */
 export const EventTypeSchema = z.enum(RelayEventSchema.options.map((option) => option.shape.type.value));
 
-const EndpointUrlSchema = z.url({ protocol: /^https?$/ }).max(2048);
+const EndpointUrlSchema = z.url({ protocol: /^https?$/ }).max(MAX_ENDPOINT_URL_LENGTH);
+
+/**
+ * Event types as a create or patch request may name them: each at most once, so the list is
+ * never longer than the set of types (a 1 MiB body of repeats would otherwise be stored and
+ * read on every fan-out). Stored endpoints are read with the plain array, so one saved before
+ * this rule still loads.
+ */
+const EventTypesInputSchema = z
+  .array(EventTypeSchema)
+  .max(EventTypeSchema.options.length)
+  .refine((types) => new Set(types).size === types.length, 'must not name a type twice');
 
 /** The settings an operator chooses: stored, created (with defaults) and patched alike. */
 const SETTINGS = {
@@ -40,7 +52,7 @@ export type EndpointView = Omit<Endpoint, 'secret'> & { secret_masked: string };
 export const EndpointCreateSchema = z
   .object({
     url: SETTINGS.url,
-    event_types: SETTINGS.event_types.default([]),
+    event_types: EventTypesInputSchema.default([]),
     enabled: SETTINGS.enabled.default(true),
     max_in_flight: SETTINGS.max_in_flight.default(10),
     rate_limit_per_s: SETTINGS.rate_limit_per_s.default(null),
@@ -52,5 +64,8 @@ export const EndpointCreateSchema = z
 export type EndpointCreate = z.input<typeof EndpointCreateSchema>;
 
 /** Body of an update request: any subset of the settings. */
-export const EndpointPatchSchema = z.object(SETTINGS).partial().strict();
+export const EndpointPatchSchema = z
+  .object({ ...SETTINGS, event_types: EventTypesInputSchema })
+  .partial()
+  .strict();
 export type EndpointPatch = z.infer<typeof EndpointPatchSchema>;

@@ -9,6 +9,9 @@ export interface EndpointUrlPolicy {
   allowPrivate: boolean;
 }
 
+/** Longest endpoint URL, as typed and in its canonical (stored) form. */
+export const MAX_ENDPOINT_URL_LENGTH = 2048;
+
 /** Resolves a host name to all its addresses. */
 export type ResolveHost = (hostname: string) => Promise<string[]>;
 
@@ -25,9 +28,11 @@ export class EndpointUrlError extends Error {
 
 /**
  * Throws {@link EndpointUrlError} unless `text` may be registered: https (or http when
- * allowed), no credentials in it, and, unless private targets are allowed, a host that is
- * not and does not resolve to a forbidden address. This is the creation-time check; the
- * delivery agent judges the resolved addresses again at every connect (DNS can change).
+ * allowed), no credentials in it, a canonical form of at most {@link MAX_ENDPOINT_URL_LENGTH}
+ * characters, and, unless private targets are allowed, a host that is not and does not
+ * resolve to a forbidden address. Returns the parsed URL, whose `href` is what to store. This
+ * is the creation-time check; the delivery agent judges the resolved addresses again at every
+ * connect (DNS can change).
  */
 export async function assertEndpointUrlAllowed(
   text: string,
@@ -46,6 +51,10 @@ export async function assertEndpointUrlAllowed(
   }
   if (url.username !== '' || url.password !== '') {
     throw new EndpointUrlError('url must not carry credentials');
+  }
+  // Percent-encoding can make the stored form longer than the text typed.
+  if (url.href.length > MAX_ENDPOINT_URL_LENGTH) {
+    throw new EndpointUrlError(`url is longer than ${MAX_ENDPOINT_URL_LENGTH} characters once normalised`);
   }
   if (policy.allowPrivate) return url;
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;

@@ -20,6 +20,7 @@ import type { ObjectStore } from '@runway-relay/storage';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { registerBasicAuth } from './basic-auth.js';
+import { ADMIN_BODY_LIMIT, registerBodyBounds } from './body-bounds.js';
 import { mountBullBoard } from './bull-board.js';
 import { registerBullBoardReprocess } from './bull-board-reprocess.js';
 import { registerBullBoardRetryAll } from './bull-board-retry-all.js';
@@ -53,6 +54,9 @@ export interface DashboardDeps {
   metrics?: DashboardMetrics;
 }
 
+/** Longest path parameter: a 128-character task id as a job id (`<task_id>.success`), with room. */
+const MAX_PARAM_LENGTH = 160;
+
 /** Probes stay open so an orchestrator needs no credentials; everything else needs basic auth. */
 const OPEN_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
@@ -69,6 +73,11 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
     // One line per request, from registerRequestLog below.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Every admin body, Bull Board's job edits included (routes may set less).
+    bodyLimit: ADMIN_BODY_LIMIT,
+    // Task ids are up to 128 characters and Bull Board's job ids add `.success`: Fastify's
+    // default of 100 answered 414 for valid ids. Longer parameters still get 414.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
   });
   // An address refused for failed logins gets no per-request lines: 2,000 guesses must not
   // write 2,000 lines (the throttle logs one line per window instead).
@@ -86,6 +95,7 @@ export function buildDashboardApp(deps: DashboardDeps): FastifyInstance {
     throttled,
   });
 
+  registerBodyBounds(app);
   registerHttpErrorHandling(app, {
     loggableUrl: (url) => url.split('?')[0] ?? '',
     serverError: () =>

@@ -1,5 +1,5 @@
 import type { DashboardConfig } from '@runway-relay/contracts';
-import { createDeliveryCore, type DeliveryCore } from '@runway-relay/delivery';
+import { createDeliveryCore, type DeliveryCore, type ResolveHost } from '@runway-relay/delivery';
 import {
   closeQuietly,
   createLogger,
@@ -20,6 +20,11 @@ import { createDashboardStore } from './object-store.js';
 export interface DashboardOverrides {
   /** Where log lines go (a test reads them back); stdout otherwise. */
   logDestination?: NodeJS.WritableStream;
+  /**
+   * Name resolution of the endpoint URL check at creation (DNS otherwise): a test makes a
+   * public-looking name resolve to 127.0.0.1 without touching the machine's resolver.
+   */
+  resolveHost?: ResolveHost;
 }
 
 export interface DashboardAddresses {
@@ -59,7 +64,12 @@ export function createDashboard(config: DashboardConfig, overrides: DashboardOve
   const queue = new Queue(config.QUEUE_NAME, { connection: redis, prefix: config.QUEUE_PREFIX });
   queue.on('error', (error) => logger.warn({ err: error }, 'queue error'));
   const store = createDashboardStore(config);
-  const delivery = createDeliveryCore({ connection: redis, config, logger });
+  const delivery = createDeliveryCore({
+    connection: redis,
+    config,
+    logger,
+    ...(overrides.resolveHost ? { resolve: overrides.resolveHost } : {}),
+  });
   const app = buildDashboardApp({ config, logger, redis, queue, store, delivery });
   const stopping = new AbortController();
 

@@ -3,8 +3,20 @@ import { parseInput, parseStreamEntry, type RedisClient } from '@runway-relay/ru
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
-/** A Redis Stream entry id: `<ms>` or `<ms>-<seq>`. */
-const StreamIdSchema = z.string().regex(/^\d{1,20}(-\d{1,20})?$/, 'must be a stream id such as 1700000000000-0');
+/** Both parts of a Redis Stream id are unsigned 64-bit integers; Redis refuses larger ones. */
+const MAX_PART = 2n ** 64n - 1n;
+/** The last id a stream can hold: nothing comes strictly after it, and Redis refuses `(` before it. */
+const LAST_ID = `${MAX_PART}-${MAX_PART}`;
+
+/** A Redis Stream entry id: `<ms>` or `<ms>-<seq>`, each part at most 2^64 - 1. */
+const StreamIdSchema = z
+  .string()
+  .regex(/^\d{1,20}(-\d{1,20})?$/, 'must be a stream id such as 1700000000000-0')
+  .refine(
+    // zod runs this even when the regex failed: only digits reach BigInt.
+    (id) => id.split('-').every((part) => /^\d{1,20}$/.test(part) && BigInt(part) <= MAX_PART),
+    'parts must be at most 2^64 - 1',
+  );
 
 const EventsQuerySchema = z.object({
   /** Return entries strictly after this id; unset: from the start of the stream. */
@@ -25,6 +37,7 @@ export interface EventsRouteOptions {
 export function registerEventRoutes(app: FastifyInstance, options: EventsRouteOptions): void {
   app.get('/api/events', async (request) => {
     const { since, limit } = parseInput(EventsQuerySchema, request.query);
+    if (since === LAST_ID) return { events: [], next: since };
     const start = since === undefined ? '-' : `(${since}`;
     const entries = await options.redis.xrange(options.stream, start, '+', 'COUNT', limit);
     const events: Array<{ id: string; event: RelayEvent }> = [];
