@@ -345,7 +345,9 @@ describe('input bounds of the admin API', () => {
       [{ ...good, imageUrl: 'file:///etc/passwd' }, 400, 'invalid_request', /^imageUrl/],
       [{ ...good, waterMark: 'w'.repeat(65) }, 400, 'invalid_request', /^waterMark/],
       [{ ...good, metadata: { k: 7 } }, 400, 'invalid_request', /^metadata\.k/],
-      [{ ...good, model: 'aleph' }, 400, 'invalid_request', /model/],
+      [{ ...good, model: 'veo' }, 400, 'invalid_request', /model/],
+      // An Aleph body is checked as Aleph's: a Runway body under "model": "aleph" is refused.
+      [{ ...good, model: 'aleph' }, 400, 'invalid_request', /videoUrl/],
       ['[]', 400, 'invalid_request', /^\(input\)/],
       [`{"prompt":${'['.repeat(40)}${']'.repeat(40)}}`, 400, 'body_too_deep', /deeper than 32/],
       [JSON.stringify({ ...good, prompt: 'p'.repeat(70_000) }), 413, 'body_too_large', /.+/],
@@ -360,6 +362,7 @@ describe('input bounds of the admin API', () => {
       );
     }
     expect(backing.media.requests('/api/v1/runway/generate')).toBe(0);
+    expect(backing.media.requests('/api/v1/aleph/generate')).toBe(0);
   });
 
   it('endpoint settings: URL length, event types, limits and description are bounded; a refused change changes nothing', async () => {
