@@ -54,15 +54,20 @@ describe('per-endpoint limits', () => {
   it('starts at most rate_limit_per_s attempts per second for an endpoint', async () => {
     receiver = await startWebhookReceiver();
     h = await startHarness({ redisUrl: redis.url });
-    await h.endpoints.create({ url: receiver.url, rate_limit_per_s: 2 });
+    const { endpoint } = await h.endpoints.create({ url: receiver.url, rate_limit_per_s: 2 });
     for (let i = 0; i < 5; i += 1) await h.fanOut.fanOutEvent(failedEvent());
     await waitFor(() => receiver.received.length === 5, { timeoutMs: 10_000 });
+    // Counted by each attempt's start (the second the gate admitted it): arrival times would
+    // shift an attempt into the next second on a loaded machine.
+    const attempts = await h.log.endpointAttempts(endpoint.id);
+    expect(attempts).toHaveLength(5);
     const perSecond = new Map<number, number>();
-    for (const request of receiver.received) {
-      const second = Math.floor(request.at / 1000);
+    for (const attempt of attempts) {
+      const second = Math.floor(Date.parse(attempt.at) / 1000);
       perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
     }
     expect(Math.max(...perSecond.values())).toBeLessThanOrEqual(2);
+    expect(perSecond.size).toBeGreaterThanOrEqual(3);
   });
 });
 

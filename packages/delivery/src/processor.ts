@@ -85,7 +85,9 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
 
     const slot = `${job.id}:${job.attemptsStarted}`;
     const limits = { maxInFlight: endpoint.max_in_flight, ratePerS: endpoint.rate_limit_per_s };
-    const admitted = await gate.acquire(endpoint.id, slot, limits);
+    // The attempt's time is the moment the gate admitted it: the second its rate limit counted.
+    const admittedAt = new Date();
+    const admitted = await gate.acquire(endpoint.id, slot, limits, admittedAt.getTime());
     if (!admitted.allowed) return delayUntil(job, token, admitted.retryAt);
     try {
       const decision = await breaker.acquire(endpoint.id);
@@ -93,7 +95,7 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
         // Spread the waiting jobs over a second past the reopening, so the probe goes first.
         return await delayUntil(job, token, decision.retryAt + Math.round(Math.random() * 1000));
       }
-      return await attempt(job, message, endpoint, data.replay, lines);
+      return await attempt(job, message, endpoint, data.replay, lines, admittedAt);
     } finally {
       await gate.release(endpoint.id, slot);
     }
@@ -105,8 +107,8 @@ export function createDeliveryProcessor(deps: DeliveryProcessorDependencies) {
     endpoint: Endpoint,
     replay: boolean,
     lines: Logger,
+    at: Date,
   ): Promise<DeliveryResult> {
-    const at = new Date();
     const final = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     let body: string;
     try {
