@@ -2,11 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { jobIdFor, relayKeys } from '@runway-relay/contracts';
 import { closeQuietly, createLogger, createRedis, type RedisClient } from '@runway-relay/runtime';
-import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
+import { waitFor } from '@runway-relay/testkit';
 import { type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startTestDashboard } from './helpers/dashboard.js';
+import { useRedisServer } from './helpers/per-file.js';
 
 /* Issue 10, items 6a (cross-site requests) and 6b (password guessing) against a real Redis. */
 
@@ -14,15 +15,9 @@ const USER = 'ops';
 const PASSWORD = 'correct horse battery staple';
 const HOST = 'dashboard.internal:3001';
 
-let redisServer: RedisServerHarness;
+const redisServer = useRedisServer();
 const cleanups: Array<() => Promise<void>> = [];
 
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-});
-afterAll(async () => {
-  await redisServer.dispose();
-});
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });

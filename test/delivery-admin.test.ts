@@ -1,5 +1,5 @@
 import { respondWith, startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { dashboardAuth, type TestDashboard } from './helpers/dashboard.js';
 import {
   adminClient,
@@ -9,7 +9,8 @@ import {
   webhookIdOf,
 } from './helpers/delivery.js';
 import { failureBody } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack, startStack } from './helpers/stack.js';
 
 /**
  * The webhook admin API through the roots: a worker (createWorker) delivering to a real
@@ -18,18 +19,12 @@ import { type Backing, newTaskId, type Stack, startBacking, startStack } from '.
  */
 const env = { ...testDeliveryEnv, DELIVERY_ATTEMPTS: '2' };
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack;
 let dashboard: TestDashboard;
 let receiver: WebhookReceiver;
 let admin: ReturnType<typeof adminClient>;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing?.dispose();
-});
 afterEach(async () => {
   await dashboard?.close();
   await stack?.close();

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookPayload } from '@runway-relay/delivery';
 import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { TestDashboard } from './helpers/dashboard.js';
 import {
   adminClient,
@@ -13,7 +13,8 @@ import {
   verifyReceived,
 } from './helpers/delivery.js';
 import { failureBody } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
 
 /**
  * Webhook delivery end to end through the composition roots: provider callbacks → ingress →
@@ -22,18 +23,12 @@ import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, st
  * the admin API shows (docs/delivery.md).
  */
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack;
 let dashboard: TestDashboard;
 let receiver: WebhookReceiver;
 let admin: ReturnType<typeof adminClient>;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing?.dispose();
-});
 afterEach(async () => {
   await dashboard?.close();
   await stack?.close();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startTestDashboard, type TestDashboard } from './helpers/dashboard.js';
 import {
   adminClient,
@@ -13,8 +13,9 @@ import {
   webhookIdOf,
 } from './helpers/delivery.js';
 import { buildTestIngress, failureBody, providerHeaders, type TestIngress } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
 import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, startBacking } from './helpers/stack.js';
+import { newTaskId } from './helpers/stack.js';
 import { testWorkerEnv } from './helpers/worker.js';
 
 /**
@@ -26,18 +27,12 @@ import { testWorkerEnv } from './helpers/worker.js';
 const MESSAGES = 60;
 const CONCURRENCY = 4;
 
-let backing: Backing;
+const backing = useBacking();
 let ingress: TestIngress | undefined;
 let dashboard: TestDashboard | undefined;
 let receiver: WebhookReceiver | undefined;
 const spawned: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await Promise.all(spawned.splice(0).map((worker) => worker.stop('SIGKILL')));
   await dashboard?.close();

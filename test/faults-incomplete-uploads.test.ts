@@ -2,10 +2,11 @@ import { generatedSha256 } from '@runway-relay/simulator';
 import { minioClientOptions, waitFor } from '@runway-relay/testkit';
 import { sweepStaleUploads } from '@runway-relay/worker';
 import * as Minio from 'minio';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type ListedUpload, listIncompleteUploads, listObjects, objectSha256 } from './helpers/faults-bucket.js';
+import { useBacking } from './helpers/per-file.js';
 import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
 import { testWorkerEnv } from './helpers/worker.js';
 
 /**
@@ -19,16 +20,10 @@ const PART_SIZE = String(5 * MiB);
 /** Twice the part size reaches the store before the source fails or the worker is killed. */
 const MULTIPART_VIDEO = 24 * MiB;
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack | undefined;
 const spawned: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await Promise.all(spawned.splice(0).map((worker) => worker.stop('SIGKILL')));
   await stack?.close();

@@ -2,11 +2,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jobIdFor, outcomeEventId, type RelayEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { listObjects, objectSha256 } from './helpers/faults-bucket.js';
 import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
 import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { newTaskId, simulatedSuccess, startStack } from './helpers/stack.js';
 import { readEvents, testWorkerEnv } from './helpers/worker.js';
 
 /**
@@ -23,16 +24,10 @@ const SLOW_BEHAVIOR = 'slow:100000';
 /** A kill lands every 0.5–1.5 s. */
 const KILL_EVERY_MS = [500, 1500] as const;
 
-let backing: Backing;
+const backing = useBacking();
 let ingress: TestIngress | undefined;
 const spawned: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await Promise.all(spawned.splice(0).map((worker) => worker.stop('SIGKILL')));
   await ingress?.close();

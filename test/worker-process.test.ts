@@ -2,22 +2,17 @@ import { once } from 'node:events';
 import type { MediaStoredEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
 import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, simulatedSuccess, startBacking } from './helpers/stack.js';
+import { newTaskId, simulatedSuccess } from './helpers/stack.js';
 import { readEvents, testWorkerEnv } from './helpers/worker.js';
 
-let backing: Backing;
+const backing = useBacking();
 let ingress: TestIngress;
 const workers: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.stop('SIGKILL');
   await ingress?.close();
