@@ -1,20 +1,19 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookPayload } from '@runway-relay/delivery';
-import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
+import { waitFor } from '@runway-relay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { TestDashboard } from './helpers/dashboard.js';
 import {
-  adminClient,
+  addEndpoint,
   answerLog,
   byWebhookId,
-  startDeliveryDashboard,
-  testDeliveryEnv,
+  type DeliveryScene,
+  startDeliveryScene,
   verifyReceived,
 } from './helpers/delivery.js';
 import { failureBody } from './helpers/ingress.js';
 import { useBacking } from './helpers/per-file.js';
-import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
+import { newTaskId, simulatedSuccess } from './helpers/stack.js';
 
 /**
  * Webhook delivery end to end through the composition roots: provider callbacks → ingress →
@@ -24,25 +23,17 @@ import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/s
  */
 
 const backing = useBacking();
-let stack: Stack;
-let dashboard: TestDashboard;
-let receiver: WebhookReceiver;
-let admin: ReturnType<typeof adminClient>;
+let scene: DeliveryScene | undefined;
 
 afterEach(async () => {
-  await dashboard?.close();
-  await stack?.close();
-  await receiver?.close();
+  await scene?.close();
+  scene = undefined;
 });
 
+/** The test's scene, with an endpoint for its receiver. */
 async function start() {
-  receiver = await startWebhookReceiver();
-  stack = await startStack(backing, testDeliveryEnv);
-  dashboard = await startDeliveryDashboard(backing, stack);
-  admin = adminClient(dashboard.app);
-  const created = await admin.post('/api/endpoints', { url: receiver.url });
-  const { endpoint, secret } = created.body as { endpoint: { id: string }; secret: string };
-  return { endpointId: endpoint.id, secret };
+  scene = await startDeliveryScene(backing);
+  return { ...scene, ...(await addEndpoint(scene.admin, scene.receiver.url)) };
 }
 
 /** A seeded generator, so a failing run can be replayed. */
@@ -58,7 +49,7 @@ function mulberry32(seed: number): () => number {
 
 describe('webhook delivery end to end', () => {
   it('delivers a signed media.stored message whose presigned links serve the stored bytes', async () => {
-    const { endpointId, secret } = await start();
+    const { stack, receiver, admin, endpointId, secret } = await start();
     const taskId = newTaskId();
     expect((await stack.deliver(simulatedSuccess(backing.media, taskId, { size: 120_000 }))).status).toBe(200);
     await waitFor(() => receiver.received.length >= 1, { timeoutMs: 20_000, description: 'the media.stored message' });
@@ -90,7 +81,7 @@ describe('webhook delivery end to end', () => {
   });
 
   it('a receiver that fails at random, answers slowly, answers 410 and goes away: every message delivered, none after a 2xx, every signature verifies, the log matches', async () => {
-    const { endpointId, secret } = await start();
+    const { stack, receiver, admin, endpointId, secret } = await start();
     const startedAt = new Date().toISOString();
     const random = mulberry32(13);
     const { answers, answer } = answerLog();
@@ -212,7 +203,7 @@ describe('webhook delivery end to end', () => {
   }, 150_000);
 
   it('a worker stopping cleanly leaves the consumer group without its name (restarts do not pile up consumers)', async () => {
-    await start();
+    const { stack } = await start();
     const consumers = async () =>
       ((await stack.ingress.inspect.xinfo('CONSUMERS', stack.stream, 'deliveries')) as unknown[]).length;
     await waitFor(async () => (await consumers()) === 1, { description: 'the fan-out consumer' });

@@ -3,11 +3,13 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTestDashboard, type TestDashboard } from './helpers/dashboard.js';
+import type { TestDashboard } from './helpers/dashboard.js';
 import {
+  addEndpoint,
   adminClient,
   answerLog,
   byWebhookId,
+  startDeliveryDashboard,
   testDeliveryEnv,
   verifyReceived,
   webhookIdOf,
@@ -70,18 +72,9 @@ describe('delivery across worker process kills', () => {
     });
     ingress = await buildTestIngress(backing.redis.url, { JOB_ATTEMPTS: '4', JOB_BACKOFF_MS: '50' });
     const prefix = ingress.config.QUEUE_PREFIX;
-    dashboard = await startTestDashboard({
-      ...testDeliveryEnv,
-      REDIS_URL: backing.redis.url,
-      QUEUE_PREFIX: prefix,
-      EVENTS_STREAM: `${prefix}:events`,
-      DASHBOARD_USER: 'ops',
-      DASHBOARD_PASSWORD: 'correct horse battery staple',
-      NODE_ENV: 'test',
-    });
+    dashboard = await startDeliveryDashboard(backing, { prefix, stream: `${prefix}:events` });
     const admin = adminClient(dashboard.app);
-    const created = await admin.post('/api/endpoints', { url: receiver.url });
-    const { endpoint, secret } = created.body as { endpoint: { id: string }; secret: string };
+    const { endpointId, secret } = await addEndpoint(admin, receiver.url);
 
     const t0 = Date.now();
     const mark = (what: string) =>
@@ -127,7 +120,7 @@ describe('delivery across worker process kills', () => {
 
     const health = await waitFor(
       async () => {
-        const res = await admin.get(`/api/endpoints/${endpoint.id}`);
+        const res = await admin.get(`/api/endpoints/${endpointId}`);
         const body = res.body as { health: { messages: { delivered: number; pending: number; failed: number } } };
         return body.health.messages.delivered === MESSAGES ? body.health.messages : null;
       },

@@ -1,6 +1,6 @@
 import { loadDashboardConfig } from '@runway-relay/contracts';
 import { createDashboard, type DashboardService } from '@runway-relay/dashboard';
-import type { Backing, Stack } from './stack.js';
+import type { Backing } from './stack.js';
 
 export const DASHBOARD_USER = 'ops';
 export const DASHBOARD_PASSWORD = 'correct horse battery staple';
@@ -56,15 +56,29 @@ export async function startTestDashboard(
   return { app, config, queue, redis, store, port, close: () => service.close() };
 }
 
-/** A dashboard on the queue prefix and event stream of `stack`, presigning against the backing's S3. */
-export function startStackDashboard(backing: Backing, stack: Stack): Promise<TestDashboard> {
+/** The queue prefix and event stream a dashboard shares with the services under test (a stack has both). */
+export interface DashboardQueue {
+  prefix: string;
+  stream: string;
+}
+
+/**
+ * A dashboard on the queue prefix and event stream of `queue` (usually a stack), presigning
+ * against the backing's S3; `env` adds settings (DELIVERY_*, …) or overrides these.
+ */
+export function startStackDashboard(
+  backing: Pick<Backing, 'redis' | 's3'>,
+  queue: DashboardQueue,
+  env: Record<string, string> = {},
+): Promise<TestDashboard> {
   return startTestDashboard({
     REDIS_URL: backing.redis.url,
-    QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX,
-    EVENTS_STREAM: stack.stream,
+    QUEUE_PREFIX: queue.prefix,
+    EVENTS_STREAM: queue.stream,
     DASHBOARD_USER,
     DASHBOARD_PASSWORD,
     NODE_ENV: 'test',
     ...dashboardStorageEnv(backing.s3),
+    ...env,
   });
 }

@@ -41,6 +41,8 @@ export async function startBacking(): Promise<Backing> {
 export interface Stack {
   ingress: TestIngress;
   worker: TestWorker;
+  /** The queue prefix both share. */
+  prefix: string;
   stream: string;
   /** Posts `body` signed by the provider's scheme, at `timestampS` (default: now). */
   deliver(body: unknown, timestampS?: number): Promise<{ status: number; body: { status?: string } }>;
@@ -79,6 +81,7 @@ export async function startStack(
   return {
     ingress,
     worker,
+    prefix,
     stream,
     deliver: async (body, timestampS) => {
       const taskId = peek(body);
