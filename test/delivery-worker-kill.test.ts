@@ -16,7 +16,7 @@ import {
 } from './helpers/delivery.js';
 import { buildTestIngress, failureBody, providerHeaders, type TestIngress } from './helpers/ingress.js';
 import { useBacking } from './helpers/per-file.js';
-import { type ServiceProcess, spawnService } from './helpers/processes.js';
+import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
 import { newTaskId } from './helpers/stack.js';
 import { testWorkerEnv } from './helpers/worker.js';
 
@@ -45,14 +45,8 @@ afterEach(async () => {
 function spawnWorker(prefix: string): ServiceProcess {
   const service = spawnService(
     'worker',
-    testWorkerEnv(backing.redis.url, backing.s3, {
+    workerProcessEnv(backing, prefix, {
       ...testDeliveryEnv,
-      QUEUE_PREFIX: prefix,
-      EVENTS_STREAM: `${prefix}:events`,
-      S3_PREFIX: prefix,
-      LOG_LEVEL: 'info',
-      WORKER_LOCK_MS: '1500',
-      WORKER_STALLED_INTERVAL_MS: '500',
       WORKER_MAX_STALLED: '20',
       DELIVERY_CONCURRENCY: String(CONCURRENCY),
       // Events a killed process had read are claimed by the others after this (60 s by default).

@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { listObjects, objectSha256 } from './helpers/faults-bucket.js';
 import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
 import { useBacking } from './helpers/per-file.js';
-import { type ServiceProcess, spawnService } from './helpers/processes.js';
+import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
 import { newTaskId, simulatedSuccess, startStack } from './helpers/stack.js';
-import { readEvents, testWorkerEnv } from './helpers/worker.js';
+import { readEvents } from './helpers/worker.js';
 
 /**
  * Worker processes SIGKILLed at random while a batch is processed, each replaced at once so two
@@ -46,20 +46,7 @@ function spawnWorker(current: TestIngress, env: Record<string, string> = {}): Wo
   const prefix = current.config.QUEUE_PREFIX;
   const service = spawnService(
     'worker',
-    testWorkerEnv(backing.redis.url, backing.s3, {
-      QUEUE_PREFIX: prefix,
-      EVENTS_STREAM: `${prefix}:events`,
-      S3_PREFIX: prefix,
-      LOG_LEVEL: 'info',
-      WORKER_METRICS_HOST: '127.0.0.1',
-      WORKER_METRICS_PORT: '0',
-      WORKER_LOCK_MS: '1500',
-      WORKER_STALLED_INTERVAL_MS: '500',
-      WORKER_MAX_STALLED: '20',
-      JOB_ATTEMPTS: '10',
-      JOB_BACKOFF_MS: '100',
-      ...env,
-    }),
+    workerProcessEnv(backing, prefix, { WORKER_MAX_STALLED: '20', JOB_ATTEMPTS: '10', JOB_BACKOFF_MS: '100', ...env }),
   );
   spawned.push(service);
   const worker: Worker = { process: service, ready: false };

@@ -5,7 +5,7 @@ import { waitFor } from '@runway-relay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
 import { useBacking } from './helpers/per-file.js';
-import { type ServiceProcess, spawnService } from './helpers/processes.js';
+import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
 import { newTaskId, simulatedSuccess } from './helpers/stack.js';
 import { readEvents, testWorkerEnv } from './helpers/worker.js';
 
@@ -19,17 +19,7 @@ afterEach(async () => {
 });
 
 function workerEnv(): Record<string, string> {
-  const prefix = ingress.config.QUEUE_PREFIX;
-  return testWorkerEnv(backing.redis.url, backing.s3, {
-    QUEUE_PREFIX: prefix,
-    EVENTS_STREAM: `${prefix}:events`,
-    S3_PREFIX: prefix,
-    LOG_LEVEL: 'info',
-    WORKER_METRICS_HOST: '127.0.0.1',
-    WORKER_METRICS_PORT: '0',
-    WORKER_LOCK_MS: '1500',
-    WORKER_STALLED_INTERVAL_MS: '500',
-  });
+  return workerProcessEnv(backing, ingress.config.QUEUE_PREFIX);
 }
 
 async function spawnWorker(): Promise<ServiceProcess> {
