@@ -1,4 +1,4 @@
-import { loadDashboardConfig } from '@runway-relay/contracts';
+import { jobIdFor, loadDashboardConfig } from '@runway-relay/contracts';
 import { createDashboard, type DashboardService } from '@runway-relay/dashboard';
 import type { Backing } from './stack.js';
 
@@ -81,4 +81,29 @@ export function startStackDashboard(
     ...dashboardStorageEnv(backing.s3),
     ...env,
   });
+}
+
+/**
+ * The fields of a task record as the ingress's claim script and the worker's task store leave
+ * them for a success callback accepted once; `fields` sets the status, attempts and so on.
+ */
+export function taskRecordFields(
+  taskId: string,
+  fields: Record<string, string | number> = {},
+): Record<string, string | number> {
+  const now = Date.now();
+  return {
+    status: 'accepted',
+    accepted_outcome: 'success',
+    code: 200,
+    msg: 'All generated successfully.',
+    video_id: `v-${taskId}`,
+    first_received_at: now - 1000,
+    last_received_at: now,
+    deliveries: 1,
+    duplicates: 0,
+    attempts: 0,
+    job_id: jobIdFor(taskId, 'success'),
+    ...fields,
+  };
 }
