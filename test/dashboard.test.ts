@@ -14,6 +14,7 @@ import { createDashboardStore } from '@runway-relay/dashboard';
 import { closeQuietly, publishEvent } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
 import {
+  failedEvent,
   type RedisServerHarness,
   type S3Harness,
   startRedisServer,
@@ -366,28 +367,11 @@ describe('GET /api/events', () => {
     attempts: 1,
     missing: [],
   });
-  const failedEvent = (taskId: string): RelayEvent => ({
-    v: 1,
-    id: newEventId(),
-    type: 'task.failed',
-    task_id: taskId,
-    at: new Date().toISOString(),
-    video_id: null,
-    source: 'provider',
-    category: 'prompt_moderation',
-    retryable: false,
-    action: 'revise_prompt',
-    provider_code: 400,
-    provider_message: 'Your prompt was caught by our AI moderator.',
-    detail: null,
-    attempts: 1,
-  });
-
   it('pages through the stream with since and limit, skipping entries that fail the schema', async () => {
     dashboard = await buildTestDashboard();
     const stream = { stream: eventsStreamFor(dashboard.config), maxlen: 1000 };
     const first = storedEvent(randomUUID());
-    const second = failedEvent(randomUUID());
+    const second = failedEvent();
     const firstId = await publishEvent(dashboard.inspect, stream, first);
     await dashboard.inspect.xadd(stream.stream, '*', 'event', '{not json');
     const secondId = await publishEvent(dashboard.inspect, stream, second);

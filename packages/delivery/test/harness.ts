@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { DeliveryEnvSchema, type RelayEvent } from '@runway-relay/contracts';
+import { DeliveryEnvSchema } from '@runway-relay/contracts';
 import { createLogger } from '@runway-relay/runtime';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
@@ -79,26 +79,5 @@ export async function startHarness(options: HarnessOptions) {
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
-let counter = 0;
-
-/** A valid task.failed event with a fresh id. */
-export function failedEvent(overrides: Partial<RelayEvent> = {}): RelayEvent {
-  counter += 1;
-  return {
-    v: 1,
-    id: `evt_test_${Date.now()}_${counter}`,
-    type: 'task.failed',
-    task_id: `0f3e9c1a-7b2d-4e5f-8a6b-${String(counter).padStart(12, '0')}`,
-    at: new Date().toISOString(),
-    video_id: null,
-    source: 'provider',
-    category: 'prompt_moderation',
-    retryable: false,
-    action: 'revise_prompt',
-    provider_code: 400,
-    provider_message: 'Your prompt was caught by our AI moderator.',
-    detail: null,
-    attempts: 1,
-    ...overrides,
-  } as RelayEvent;
-}
+/** A valid task.failed event with a fresh id (testkit's). */
+export { failedEvent } from '@runway-relay/testkit';

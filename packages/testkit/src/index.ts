@@ -1,3 +1,4 @@
+export * from './events.js';
 export * from './fixtures.js';
 export * from './free-port.js';
 export * from './http/stream-helpers.js';
