@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookPayload } from '@runway-relay/delivery';
-import { waitFor } from '@runway-relay/testkit';
+import { seededRandom, waitFor } from '@runway-relay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   addEndpoint,
@@ -34,17 +34,6 @@ afterEach(async () => {
 async function start() {
   scene = await startDeliveryScene(backing);
   return { ...scene, ...(await addEndpoint(scene.admin, scene.receiver.url)) };
-}
-
-/** A seeded generator, so a failing run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('webhook delivery end to end', () => {
@@ -83,7 +72,8 @@ describe('webhook delivery end to end', () => {
   it('a receiver that fails at random, answers slowly, answers 410 and goes away: every message delivered, none after a 2xx, every signature verifies, the log matches', async () => {
     const { stack, receiver, admin, endpointId, secret } = await start();
     const startedAt = new Date().toISOString();
-    const random = mulberry32(13);
+    // Seeded, so a failing run can be replayed.
+    const random = seededRandom(13);
     const { answers, answer } = answerLog();
     let gone = false;
     receiver.always((request, response) => {
