@@ -14,7 +14,7 @@ import {
   verifyReceived,
   webhookIdOf,
 } from './helpers/delivery.js';
-import { buildTestIngress, failureBody, providerHeaders, type TestIngress } from './helpers/ingress.js';
+import { buildTestIngress, failureBody, postSigned, type TestIngress } from './helpers/ingress.js';
 import { useBacking } from './helpers/per-file.js';
 import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
 import { newTaskId } from './helpers/stack.js';
@@ -77,14 +77,7 @@ describe('delivery across worker process kills', () => {
     await Promise.all(workers.map((worker) => worker.waitForLog('webhook delivery started')));
 
     for (let i = 0; i < MESSAGES; i += 1) {
-      const taskId = newTaskId();
-      const res = await ingress.app.inject({
-        method: 'POST',
-        url: '/callbacks/runway',
-        headers: providerHeaders(taskId),
-        payload: JSON.stringify(failureBody(taskId)),
-      });
-      expect(res.statusCode).toBe(200);
+      expect((await postSigned(ingress, failureBody(newTaskId()))).statusCode).toBe(200);
     }
 
     // Kill while attempts are in flight: two SIGKILLs and one graceful restart (SIGTERM).

@@ -4,7 +4,7 @@ import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { listObjects, objectSha256 } from './helpers/faults-bucket.js';
-import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
+import { buildTestIngress, postSigned, type TestIngress } from './helpers/ingress.js';
 import { useBacking } from './helpers/per-file.js';
 import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
 import { newTaskId, simulatedSuccess, startStack } from './helpers/stack.js';
@@ -88,13 +88,7 @@ function chaos(current: TestIngress) {
 }
 
 async function deliver(current: TestIngress, body: ReturnType<typeof simulatedSuccess>): Promise<void> {
-  const res = await current.app.inject({
-    method: 'POST',
-    url: '/callbacks/runway',
-    headers: providerHeaders(body.data.task_id),
-    payload: JSON.stringify(body),
-  });
-  expect(res.statusCode).toBe(200);
+  expect((await postSigned(current, body)).statusCode).toBe(200);
 }
 
 /** What the unfinished tasks look like, for a timeout message. */

@@ -3,7 +3,7 @@ import type { MediaStoredEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
+import { buildTestIngress, postSigned, type TestIngress } from './helpers/ingress.js';
 import { useBacking } from './helpers/per-file.js';
 import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
 import { newTaskId, simulatedSuccess } from './helpers/stack.js';
@@ -30,13 +30,7 @@ async function spawnWorker(): Promise<ServiceProcess> {
 }
 
 async function deliver(body: ReturnType<typeof simulatedSuccess>): Promise<void> {
-  const res = await ingress.app.inject({
-    method: 'POST',
-    url: '/callbacks/runway',
-    headers: providerHeaders(body.data.task_id),
-    payload: JSON.stringify(body),
-  });
-  expect(res.statusCode).toBe(200);
+  expect((await postSigned(ingress, body)).statusCode).toBe(200);
 }
 
 const storedEvents = async () =>

@@ -8,7 +8,7 @@ import {
   startS3Server,
   waitFor,
 } from '@runway-relay/testkit';
-import { buildTestIngress, providerHeaders, type TestIngress, uniquePrefix } from './ingress.js';
+import { buildTestIngress, postSigned, type TestIngress, uniquePrefix } from './ingress.js';
 import { readEvents, startTestWorker, type TestWorker } from './worker.js';
 
 /** Real Redis, a real S3 server and the provider simulator, shared by one test file. */
@@ -84,13 +84,7 @@ export async function startStack(
     prefix,
     stream,
     deliver: async (body, timestampS) => {
-      const taskId = peek(body);
-      const res = await ingress.app.inject({
-        method: 'POST',
-        url: '/callbacks/runway',
-        headers: providerHeaders(taskId, undefined, timestampS),
-        payload: JSON.stringify(body),
-      });
+      const res = await postSigned(ingress, body, timestampS);
       return { status: res.statusCode, body: res.json() };
     },
     events,
@@ -111,11 +105,6 @@ export async function startStack(
       await ingress.close();
     },
   };
-}
-
-function peek(body: unknown): string {
-  const record = body as { data?: { task_id?: string } | null; taskId?: string };
-  return record.data?.task_id ?? record.taskId ?? '';
 }
 
 /** The object key prefix of a stack: its queue prefix without hash-tag braces (not allowed in S3_PREFIX). */
