@@ -115,18 +115,18 @@ export function postSigned(ingress: { app: FastifyInstance }, body: unknown, tim
   });
 }
 
-/** A success callback body for `taskId`. */
-export function successBody(taskId: string, base = 'https://cdn.example.com') {
+/** A success callback body for `taskId` naming these media URLs (an empty `imageUrl`: no cover). */
+export function successWithMedia(taskId: string, videoUrl: string, imageUrl: string) {
   return {
     code: 200,
     msg: 'All generated successfully.',
-    data: {
-      task_id: taskId,
-      video_id: `v-${taskId}`,
-      video_url: `${base}/k/${taskId}.mp4?sig=secret`,
-      image_url: `${base}/m/${taskId}.png?sig=secret`,
-    },
+    data: { task_id: taskId, video_id: `v-${taskId}`, video_url: videoUrl, image_url: imageUrl },
   };
+}
+
+/** A success callback body for `taskId`, its media under `base`. */
+export function successBody(taskId: string, base = 'https://cdn.example.com') {
+  return successWithMedia(taskId, `${base}/k/${taskId}.mp4?sig=secret`, `${base}/m/${taskId}.png?sig=secret`);
 }
 
 /** A failure callback body for `taskId`. */

@@ -8,7 +8,7 @@ import {
   startS3Server,
   waitFor,
 } from '@runway-relay/testkit';
-import { buildTestIngress, postSigned, type TestIngress, uniquePrefix } from './ingress.js';
+import { buildTestIngress, postSigned, successWithMedia, type TestIngress, uniquePrefix } from './ingress.js';
 import { readEvents, startTestWorker, type TestWorker } from './worker.js';
 
 /** Real Redis, a real S3 server and the provider simulator, shared by one test file. */
@@ -120,14 +120,9 @@ export function simulatedSuccess(
   video: Parameters<MediaServer['url']>[2] = { size: 300_000 },
   cover: Parameters<MediaServer['url']>[2] | null = { size: 20_000 },
 ) {
-  return {
-    code: 200,
-    msg: 'All generated successfully.',
-    data: {
-      task_id: taskId,
-      video_id: `v-${taskId}`,
-      video_url: media.url(taskId, 'video', video),
-      image_url: cover === null ? '' : media.url(taskId, 'cover', cover),
-    },
-  };
+  return successWithMedia(
+    taskId,
+    media.url(taskId, 'video', video),
+    cover === null ? '' : media.url(taskId, 'cover', cover),
+  );
 }
