@@ -1,95 +1,32 @@
 /**
- * The delivery side of the webhooks benchmark in a process of its own, wired as the worker's
- * composition root wires it (docs/delivery.md §8): createDeliveryCore, the guarded agent, the
- * processor with the real Standard Webhooks signer and minio presigning, the BullMQ
- * `deliveries` worker and the fan-out consumer reading the events stream.
+ * The delivery side of the webhooks benchmark in a process of its own, started through the
+ * worker's own `startDelivery` (services/worker/src/delivery/delivery-runtime.ts), the code a
+ * worker process runs: the fan-out consumer reading the events stream and the BullMQ
+ * `deliveries` worker running the processor (gate, breaker, Standard Webhooks signing, minio
+ * presigning, attempt log). Only the callbacks worker, the reconciler and the ops server of a
+ * worker process are left out.
  *
- * Env: REDIS_URL, QUEUE_PREFIX, EVENTS_STREAM and the DELIVERY_* variables (parsed by the
- * contracts schema). Prints `delivery worker ready` once the worker and the consumer group exist.
+ * Env: the worker's variables (parsed by the contracts schema): REDIS_URL, QUEUE_PREFIX,
+ * EVENTS_STREAM and the DELIVERY_* ones. Prints `delivery worker ready` once the worker and the
+ * consumer group exist.
  */
-import { hostname } from 'node:os';
-import { DeliveryEnvSchema } from '@runway-relay/contracts';
-import {
-  createDeliveryAgent,
-  createDeliveryCore,
-  createDeliveryMetrics,
-  createDeliveryProcessor,
-  createDeliveryWorker,
-  DELIVERY_GROUP,
-  DELIVERY_QUEUE_STATES,
-  type DeliverySettings,
-  readBreakerStates,
-  runFanOutConsumer,
-} from '@runway-relay/delivery';
-import { createLogger, ensureConsumerGroup } from '@runway-relay/runtime';
-import { Redis } from 'ioredis';
-import * as Minio from 'minio';
+import { eventsStreamFor, loadWorkerConfig } from '@runway-relay/contracts';
+import { DELIVERY_GROUP } from '@runway-relay/delivery';
+import { createLogger, createRedis, ensureConsumerGroup } from '@runway-relay/runtime';
+import { createMinioClient, createObjectStore } from '@runway-relay/storage';
+import { startDelivery } from '@runway-relay/worker';
 import { Registry } from 'prom-client';
-import { z } from 'zod';
 
-const env = z
-  .object({ REDIS_URL: z.string().min(1), QUEUE_PREFIX: z.string().min(1), EVENTS_STREAM: z.string().min(1) })
-  .parse(process.env);
-const config: DeliverySettings = { ...DeliveryEnvSchema.parse(process.env), QUEUE_PREFIX: env.QUEUE_PREFIX };
-const logger = createLogger({ service: 'bench-delivery', level: process.env.LOG_LEVEL ?? 'warn' });
-
-const connection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-const consumerConnection = new Redis(env.REDIS_URL, { maxRetriesPerRequest: null });
-const core = createDeliveryCore({ connection, config, logger });
-const agent = createDeliveryAgent({
-  timeoutMs: config.DELIVERY_TIMEOUT_MS,
-  allowPrivate: config.DELIVERY_ALLOW_PRIVATE,
-});
-const metrics = createDeliveryMetrics(
-  new Registry(),
-  () => readBreakerStates(core.endpoints, core.breaker),
-  () => core.queue.getJobCounts(...DELIVERY_QUEUE_STATES),
-);
-// Presigning is local computation (HMAC) once the region is given: this endpoint is never contacted.
-const s3 = new Minio.Client({
-  endPoint: '127.0.0.1',
-  port: 9000,
-  useSSL: false,
-  accessKey: 'bench-access-key',
-  secretKey: 'bench-secret-key',
-  region: 'us-east-1',
-  pathStyle: true,
-});
-const processor = createDeliveryProcessor({
-  endpoints: core.endpoints,
-  log: core.log,
-  breaker: core.breaker,
-  gate: core.gate,
-  dispatcher: agent,
-  timeoutMs: config.DELIVERY_TIMEOUT_MS,
-  metrics,
-  logger,
-  metadataFor: async () => null,
-  presign: (bucket, key, ttl) => s3.presignedGetObject(bucket, key, ttl),
-  linkTtlS: config.DELIVERY_LINK_TTL_S,
-});
-const worker = createDeliveryWorker({
-  connection,
-  prefix: config.QUEUE_PREFIX,
-  concurrency: config.DELIVERY_CONCURRENCY,
-  backoffBaseMs: config.DELIVERY_BACKOFF_MS,
-  processor,
-  logger,
-});
+const config = loadWorkerConfig(process.env);
+const logger = createLogger({ service: 'bench-delivery', level: config.LOG_LEVEL });
+const redis = createRedis({ url: config.REDIS_URL, role: 'worker', logger, name: 'bench-delivery' });
+// Presigning is local computation (HMAC) once the region is given: S3_ENDPOINT is never contacted.
+const store = createObjectStore(createMinioClient(config), config);
 
 // The group is created here, before "ready", so no event the bench adds afterwards is missed ('$').
-await ensureConsumerGroup(connection, env.EVENTS_STREAM, DELIVERY_GROUP, '$');
-const stop = new AbortController();
-const consuming = runFanOutConsumer({
-  redis: consumerConnection,
-  stream: env.EVENTS_STREAM,
-  fanOut: core.fanOut,
-  consumer: `${hostname()}:${process.pid}`,
-  signal: stop.signal,
-  logger,
-  blockMs: 200,
-});
-await worker.waitUntilReady();
+await ensureConsumerGroup(redis, eventsStreamFor(config), DELIVERY_GROUP, '$');
+const delivery = startDelivery(config, { logger, redis, store, registry: new Registry() });
+await delivery.worker.waitUntilReady();
 process.stdout.write('delivery worker ready\n');
 
 // The benchmark's memory probe: with --expose-gc, SIGUSR2 collects garbage and prints the
@@ -100,14 +37,9 @@ process.on('SIGUSR2', () => {
 });
 
 process.once('SIGTERM', () => {
-  stop.abort();
   void (async () => {
-    await consuming;
-    await worker.close();
-    await core.close();
-    await agent.close();
-    consumerConnection.disconnect();
-    await connection.quit();
+    await delivery.close();
+    await redis.quit();
     process.exit(0);
   })();
 });

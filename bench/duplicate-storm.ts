@@ -4,7 +4,7 @@
  * `received` answers must come out (docs/architecture.md §4); the figure reported is deliveries per second.
  */
 import { DEFAULT_QUEUE_NAME } from '@runway-relay/contracts';
-import { startRedisServer } from '@runway-relay/testkit';
+import { seededRandom, startRedisServer } from '@runway-relay/testkit';
 import { Redis } from 'ioredis';
 import { type BenchContext, type BenchResult, ratio } from './lib/bench-types.js';
 import { ownCpuSeconds, processCpuSeconds, redisCpuSeconds, startCpuMeter } from './lib/cpu-usage.js';
@@ -24,24 +24,13 @@ interface Delivery {
   failure: boolean;
 }
 
-/** mulberry32, so the order is the same on every run. */
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /**
  * Windows of IN_FLIGHT deliveries, each holding all copies of IN_FLIGHT / COPIES tasks in
  * shuffled order: the copies of a task are in flight together, as when a provider's retry
  * overlaps a slow answer.
  */
 function deliveryOrder(tag: string): Delivery[] {
-  const random = rng(SEED);
+  const random = seededRandom(SEED);
   const tasksPerWindow = IN_FLIGHT / COPIES;
   const order: Delivery[] = [];
   for (let first = 0; first < TASKS; first += tasksPerWindow) {

@@ -13,7 +13,7 @@ import { createTaskRegistry } from '@runway-relay/admission';
 import { DEFAULT_QUEUE_NAME, relayKeys } from '@runway-relay/contracts';
 import { createProviderClient, createRedisRateLimiter, type ProviderClient } from '@runway-relay/provider-client';
 import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
-import { startRedisServer } from '@runway-relay/testkit';
+import { seededRandom, startRedisServer } from '@runway-relay/testkit';
 import { jobFromPoll, providerFailure, reconcilePass } from '@runway-relay/worker';
 import { Redis } from 'ioredis';
 import { type BenchContext, type BenchResult, ratio } from './lib/bench-types.js';
@@ -44,18 +44,8 @@ interface PlannedTask {
   fails: boolean;
 }
 
-function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 function plan(tag: string): PlannedTask[] {
-  const random = rng(SEED);
+  const random = seededRandom(SEED);
   return Array.from({ length: TASKS }, (_, i) => {
     const submittedS = Math.floor(random() * SUBMIT_SPAN_S);
     const finishedS = submittedS + GENERATION_S[0] + Math.floor(random() * (GENERATION_S[1] - GENERATION_S[0]));

@@ -2,7 +2,8 @@
  * Webhook delivery (docs/delivery.md): the delivery package running for real — a real
  * redis-server, events added to the events stream, the fan-out consumer, the BullMQ
  * `deliveries` worker with the processor (gate, breaker, Standard Webhooks signing, presigned
- * links, attempt log), in a process of its own (bench/delivery-worker.ts) — against a bare loop
+ * links, attempt log), started by the worker's own `startDelivery` in a process of its own
+ * (bench/delivery-worker.ts) — against a bare loop
  * of undici POSTs at the same concurrency with a body of the same size
  * (bench/baseline-webhook-posts.ts), both to the same receiver on 127.0.0.1.
  *
@@ -13,13 +14,13 @@
  *    and Redis used_memory before and after, while the jobs keep waking up and going back to wait.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { MediaStoredEvent } from '@runway-relay/contracts';
+import { type MediaStoredEvent, StorageEnvSchema } from '@runway-relay/contracts';
 import { buildPayload, createEndpointStore, DELIVERY_QUEUE, deliveryKeys, messageIdFor } from '@runway-relay/delivery';
+import { createMinioClient } from '@runway-relay/storage';
 import type { ScriptProcess } from '@runway-relay/testkit';
 import { freePort, startRedisServer, waitFor } from '@runway-relay/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import * as Minio from 'minio';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { type BenchContext, type BenchResult, ratio } from './lib/bench-types.js';
@@ -242,15 +243,8 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
   const failures: string[] = [];
 
   // The baseline's body: the delivery body of a media.stored event, presigned links included.
-  const s3 = new Minio.Client({
-    endPoint: '127.0.0.1',
-    port: 9000,
-    useSSL: false,
-    accessKey: 'bench-access-key',
-    secretKey: 'bench-secret-key',
-    region: 'us-east-1',
-    pathStyle: true,
-  });
+  // Presigned by a client on the same settings as the delivery worker's (the S3_* defaults).
+  const s3 = createMinioClient(StorageEnvSchema.parse({}));
   const body = JSON.stringify(
     await buildPayload(storedEvent(), {
       metadataFor: async () => null,
@@ -433,10 +427,10 @@ export async function run(ctx: BenchContext): Promise<BenchResult> {
     notes: [
       `Reproduce: \`npm run bench -- webhooks\` (BENCH_DURATION_S sets the seconds of the fixed-rate runs, default 10; BENCH_WEBHOOK_BURST the burst size, default 2000). It starts its own redis-server (testkit), the delivery worker process and the receiver; nothing else is needed.`,
       `Both sides POST to the same receiver (Node \`http\` on 127.0.0.1, answers 204, in the bench process) with ${CONCURRENCY} at once (\`DELIVERY_CONCURRENCY\` and the endpoint's \`max_in_flight\` = ${CONCURRENCY}; the baseline: ${CONCURRENCY} undici connections). The body is the same media.stored webhook body (${body.length} B, two presigned links). The baseline does nothing else: no stream, no queue, no Redis, no signing, no attempt log.`,
-      `Per delivered message the delivery side does: XREADGROUP, the message's create script, a BullMQ add, mark enqueued, XACK (fan-out); then the BullMQ fetch, message and endpoint reads, the in-flight/rate gate script, the breaker script, two presignings, the Standard Webhooks HMAC, the POST, the attempt record, the breaker record, the status write, the gate release and BullMQ's completion — about 15 Redis round trips for one HTTP request, which is what the throughput ratio prices (worker CPU ${formatNumber((burstCpu * 1000) / BURST)} ms per delivery in the burst). The fan-out consumer handles entries one after the other (a few round trips each): it had added the burst's last job ${round1(burstFanOutS)} s after the XADDs (${Math.round(BURST / burstFanOutS)} events/s), so in the burst fan-out and attempts run side by side and the slower of the two sets the pace. The delivered-webhook signature was checked with \`Webhook.verify\`; the metadata lookup is \`null\` here (the worker root reads it from Redis).`,
+      `Per delivered message the delivery side does: XREADGROUP, the message's create script, a BullMQ add, mark enqueued, XACK (fan-out); then the BullMQ fetch, message and endpoint reads, the in-flight/rate gate script, the breaker script, two presignings, the Standard Webhooks HMAC, the POST, the attempt record, the breaker record, the status write, the gate release and BullMQ's completion — about 15 Redis round trips for one HTTP request, which is what the throughput ratio prices (worker CPU ${formatNumber((burstCpu * 1000) / BURST)} ms per delivery in the burst). The fan-out consumer handles entries one after the other (a few round trips each): it had added the burst's last job ${round1(burstFanOutS)} s after the XADDs (${Math.round(BURST / burstFanOutS)} events/s), so in the burst fan-out and attempts run side by side and the slower of the two sets the pace. The delivered-webhook signature was checked with \`Webhook.verify\`; the metadata lookup is \`null\` here (\`startDelivery\` is given no task registry; the worker root gives it the one in Redis).`,
       `All of it runs on the machine in the table above, beside other work (see its load average): the delivery side's extra Redis round trips and processes suffer more from a busy machine than the baseline's single request, so the ratios are the comparable figures, and on a busy machine a pessimistic one.`,
       `Where the delivery side's event→delivered time went at ${RATE}/s (from each message's BullMQ job timestamps, ms resolution), p50 / p99: fan-out (XADD → job added) ${stageText(stages.fanOut)}; queue wait (job added → taken by the worker) ${stageText(stages.wait)}; attempt (taken → request received: reads, gate, breaker, presign, sign, POST) ${stageText(stages.attempt)}.`,
-      `Latency: events are added to the stream at their scheduled times (${RATE}/s), and event→delivered is the time from the XADD to the request's arrival at the receiver; the baseline's is from each POST's scheduled send to its arrival. The fan-out consumer blocks in XREADGROUP with \`blockMs\` 200 (an entry is returned as soon as it is added).`,
+      `Latency: events are added to the stream at their scheduled times (${RATE}/s), and event→delivered is the time from the XADD to the request's arrival at the receiver; the baseline's is from each POST's scheduled send to its arrival. The fan-out consumer blocks in XREADGROUP for at most its default 1 s (an entry is returned as soon as it is added).`,
       `Dead endpoint: nothing listens on its port (connection refused), breaker threshold 5, cooldown ${BREAKER_COOLDOWN_MS / 1000} s, so the ${(WARMUP + DEAD_MESSAGES).toLocaleString('en-US')} jobs wait in the delayed set for the breaker's reopening without spending an attempt (there, one is the half-open probe, the others find it taken and wait again). Fan-out of the ${DEAD_MESSAGES.toLocaleString('en-US')} took ${round1(fannedOutS)} s; RSS was sampled for ${DEAD_OBSERVE_MS / 1000} s more (breaker at the end: ${breaker.state ?? 'closed'}; ${deadAttempts} attempts logged in all, the probes). "Before" is after ${WARMUP} warm-up messages opened the breaker. RSS includes heap the garbage collector has not returned yet (V8 grows its heap under the fan-out's allocation churn and gives it back slowly), so the worker also reports its V8 heap right after a full collection (\`--expose-gc\`, on SIGUSR2): the memory it actually retains, which carries the target. (RSS growth was first given a 16 MiB target; across the runs made while writing this benchmark it grew 4 to 42 MiB while the heap after GC grew under 1 MiB.) Redis bytes per message are the BullMQ job (hash, delayed-set entry) and the message record (hash with the event, index entry); the worker keeps nothing per message.`,
     ],
     failures,

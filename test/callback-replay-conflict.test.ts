@@ -9,7 +9,7 @@ import { signStandardWebhook } from '@runway-relay/ingress';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { dashboardStorageEnv, startTestDashboard } from './helpers/dashboard.js';
 import {
   buildTestIngress,
@@ -21,23 +21,18 @@ import {
   TEST_HMAC_KEY,
   type TestIngress,
 } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
 
 // A captured provider signature covers only `<task_id>.<timestamp>`, never the body. These
 // tests replay captured headers with other bodies, the way an attacker who sniffed one
 // delivery (a proxy log, a leaked trace) would, and check what the relay lets through.
 
-let backing: Backing;
+const backing = useBacking();
 let ingress: TestIngress | undefined;
 let stack: Stack | undefined;
 const cleanups: Array<() => Promise<unknown>> = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   await ingress?.close();

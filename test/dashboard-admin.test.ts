@@ -1,21 +1,16 @@
 import { jobIdFor, quarantineIdFor, type RelayEvent } from '@runway-relay/contracts';
 import { DELIVERY_QUEUE } from '@runway-relay/delivery';
 import { waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { dashboardAuth, startStackDashboard, type TestDashboard } from './helpers/dashboard.js';
 import { failureBody } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack;
 let dashboard: TestDashboard;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing?.dispose();
-});
 afterEach(async () => {
   await dashboard?.close();
   await stack?.close();

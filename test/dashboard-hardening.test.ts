@@ -1,12 +1,14 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { jobIdFor, relayKeys } from '@runway-relay/contracts';
-import { closeQuietly, createLogger, createRedis, type RedisClient } from '@runway-relay/runtime';
-import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
-import { type Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { RedisClient } from '@runway-relay/runtime';
+import { waitFor } from '@runway-relay/testkit';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDashboard } from './helpers/dashboard.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTestDashboard, taskRecordFields } from './helpers/dashboard.js';
+import { startFailingWorker } from './helpers/failing-worker.js';
+import { useRedisServer } from './helpers/per-file.js';
 
 /* Issue 10, items 6a (cross-site requests) and 6b (password guessing) against a real Redis. */
 
@@ -14,15 +16,9 @@ const USER = 'ops';
 const PASSWORD = 'correct horse battery staple';
 const HOST = 'dashboard.internal:3001';
 
-let redisServer: RedisServerHarness;
+const redisServer = useRedisServer();
 const cleanups: Array<() => Promise<void>> = [];
 
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-});
-afterAll(async () => {
-  await redisServer.dispose();
-});
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -69,38 +65,14 @@ async function failedTask(built: Built): Promise<string> {
   const taskId = randomUUID();
   const jobId = jobIdFor(taskId, 'success');
   await built.queue.add('callback', { fail: true }, { jobId });
-  const connection = createRedis({
-    url: redisServer.url,
-    role: 'worker',
-    logger: createLogger({ service: 'worker-test', level: 'silent' }),
-    name: 'worker-test',
-  });
-  const worker = new Worker(
-    built.queue.name,
-    async () => {
-      throw new UnrecoverableError('link expired (HTTP 410)');
-    },
-    { connection, prefix: built.queue.opts.prefix },
-  );
-  worker.on('error', () => undefined);
+  const worker = startFailingWorker(redisServer.url, built.queue);
   await waitFor(async () => (await built.queue.getJob(jobId))?.isFailed(), { description: 'the job to fail' });
   await worker.close();
-  await closeQuietly([connection]);
   // What the ingress's claim and the worker's task store leave behind.
-  const now = Date.now();
-  await built.redis.hset(relayKeys(built.queue.opts.prefix ?? '', built.queue.name).task(taskId), {
-    status: 'failed',
-    accepted_outcome: 'success',
-    code: 200,
-    msg: 'All generated successfully.',
-    video_id: `v-${taskId}`,
-    first_received_at: now,
-    last_received_at: now,
-    deliveries: 1,
-    duplicates: 0,
-    attempts: 1,
-    job_id: jobId,
-  });
+  await built.redis.hset(
+    relayKeys(built.queue.opts.prefix ?? '', built.queue.name).task(taskId),
+    taskRecordFields(taskId, { status: 'failed', attempts: 1 }),
+  );
   return taskId;
 }
 

@@ -11,20 +11,22 @@ import {
   type StoredObject,
 } from '@runway-relay/contracts';
 import { createDashboardStore } from '@runway-relay/dashboard';
-import { closeQuietly, createLogger, createRedis, publishEvent } from '@runway-relay/runtime';
+import { closeQuietly, publishEvent } from '@runway-relay/runtime';
 import type { ObjectStore } from '@runway-relay/storage';
 import {
+  failedEvent,
   type RedisServerHarness,
   type S3Harness,
   startRedisServer,
   startS3Server,
   waitFor,
 } from '@runway-relay/testkit';
-import { type Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dashboardStorageEnv, startTestDashboard } from './helpers/dashboard.js';
+import { dashboardStorageEnv, startTestDashboard, taskRecordFields } from './helpers/dashboard.js';
+import { type FailingWorker, startFailingWorker } from './helpers/failing-worker.js';
 
 const USER = 'ops';
 const PASSWORD = 'correct horse battery staple';
@@ -101,21 +103,7 @@ const post = (url: string, headers: Record<string, string> = auth) =>
 
 /** Writes a task hash the way the ingress's claim script and the worker's task store do. */
 async function writeTask(taskId: string, fields: Record<string, string | number>): Promise<void> {
-  const now = Date.now();
-  await dashboard.inspect.hset(dashboard.keys.task(taskId), {
-    status: 'accepted',
-    accepted_outcome: 'success',
-    code: 200,
-    msg: 'All generated successfully.',
-    video_id: `v-${taskId}`,
-    first_received_at: now - 1000,
-    last_received_at: now,
-    deliveries: 1,
-    duplicates: 0,
-    attempts: 0,
-    job_id: jobIdFor(taskId, 'success'),
-    ...fields,
-  });
+  await dashboard.inspect.hset(dashboard.keys.task(taskId), taskRecordFields(taskId, fields));
 }
 
 /** Adds a callback job under its deterministic id, as the ingress does. */
@@ -123,27 +111,10 @@ async function addJob(taskId: string, data: Record<string, unknown>, outcome: 's
   return dashboard.queue.add('callback', data, { jobId: jobIdFor(taskId, outcome), attempts: 3 });
 }
 
-/** A real BullMQ worker on the test queue: fails jobs whose data says so (for good), completes the rest. */
-function startTestWorker(): Worker {
-  const connection = createRedis({
-    url: dashboard.config.REDIS_URL,
-    role: 'worker',
-    logger: createLogger({ service: 'worker-test', level: 'silent' }),
-    name: 'worker-test',
-  });
-  const worker = new Worker(
-    dashboard.config.QUEUE_NAME,
-    async (job) => {
-      if (job.data.fail) throw new UnrecoverableError('link expired (HTTP 410)');
-      return 'stored';
-    },
-    { connection, prefix: dashboard.config.QUEUE_PREFIX },
-  );
-  worker.on('error', () => undefined);
-  cleanups.push(async () => {
-    await worker.close();
-    await closeQuietly([connection]);
-  });
+/** A worker on the test queue that fails jobs whose data says so (for good) and completes the rest. */
+function startTestWorker(): FailingWorker {
+  const worker = startFailingWorker(dashboard.config.REDIS_URL, dashboard.queue);
+  cleanups.push(() => worker.close());
   return worker;
 }
 
@@ -396,28 +367,11 @@ describe('GET /api/events', () => {
     attempts: 1,
     missing: [],
   });
-  const failedEvent = (taskId: string): RelayEvent => ({
-    v: 1,
-    id: newEventId(),
-    type: 'task.failed',
-    task_id: taskId,
-    at: new Date().toISOString(),
-    video_id: null,
-    source: 'provider',
-    category: 'prompt_moderation',
-    retryable: false,
-    action: 'revise_prompt',
-    provider_code: 400,
-    provider_message: 'Your prompt was caught by our AI moderator.',
-    detail: null,
-    attempts: 1,
-  });
-
   it('pages through the stream with since and limit, skipping entries that fail the schema', async () => {
     dashboard = await buildTestDashboard();
     const stream = { stream: eventsStreamFor(dashboard.config), maxlen: 1000 };
     const first = storedEvent(randomUUID());
-    const second = failedEvent(randomUUID());
+    const second = failedEvent();
     const firstId = await publishEvent(dashboard.inspect, stream, first);
     await dashboard.inspect.xadd(stream.stream, '*', 'event', '{not json');
     const secondId = await publishEvent(dashboard.inspect, stream, second);

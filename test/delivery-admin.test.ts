@@ -1,15 +1,18 @@
-import { respondWith, startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { respondWith, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
 import { dashboardAuth, type TestDashboard } from './helpers/dashboard.js';
 import {
-  adminClient,
-  startDeliveryDashboard,
+  type AdminClient,
+  addEndpoint,
+  type DeliveryScene,
+  startDeliveryScene,
   testDeliveryEnv,
   verifyReceived,
   webhookIdOf,
 } from './helpers/delivery.js';
 import { failureBody } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack } from './helpers/stack.js';
 
 /**
  * The webhook admin API through the roots: a worker (createWorker) delivering to a real
@@ -18,33 +21,29 @@ import { type Backing, newTaskId, type Stack, startBacking, startStack } from '.
  */
 const env = { ...testDeliveryEnv, DELIVERY_ATTEMPTS: '2' };
 
-let backing: Backing;
+const backing = useBacking();
+let scene: DeliveryScene | undefined;
 let stack: Stack;
 let dashboard: TestDashboard;
 let receiver: WebhookReceiver;
-let admin: ReturnType<typeof adminClient>;
+let admin: AdminClient;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing?.dispose();
-});
 afterEach(async () => {
-  await dashboard?.close();
-  await stack?.close();
-  await receiver?.close();
+  await scene?.close();
+  scene = undefined;
 });
 
+/** Starts the test's scene (its dashboard with `dashboardEnv`) and names its parts for the tests. */
+async function startScene(dashboardEnv: Record<string, string> = env): Promise<DeliveryScene> {
+  scene = await startDeliveryScene(backing, env, dashboardEnv);
+  ({ stack, dashboard, receiver, admin } = scene);
+  return scene;
+}
+
+/** A scene with an endpoint for its receiver. */
 async function start() {
-  receiver = await startWebhookReceiver();
-  stack = await startStack(backing, env);
-  dashboard = await startDeliveryDashboard(backing, stack, env);
-  admin = adminClient(dashboard.app);
-  const created = await admin.post('/api/endpoints', { url: receiver.url, description: 'test receiver' });
-  expect(created.status).toBe(201);
-  const { endpoint, secret } = created.body as { endpoint: { id: string }; secret: string };
-  return { endpointId: endpoint.id, secret };
+  await startScene();
+  return addEndpoint(admin, receiver.url, { description: 'test receiver' });
 }
 
 async function failTask(): Promise<string> {
@@ -76,11 +75,8 @@ const waitForStatus = (taskId: string, status: string) =>
 
 describe('webhook endpoints admin API', () => {
   it('refuses private, metadata and credentialed URLs with 422 naming the reason; bad bodies with 400', async () => {
-    receiver = await startWebhookReceiver();
-    stack = await startStack(backing, env);
     // Same relay, but the policy of production: no private addresses.
-    dashboard = await startDeliveryDashboard(backing, stack, { DELIVERY_ALLOW_HTTP: 'true' });
-    admin = adminClient(dashboard.app);
+    await startScene({ DELIVERY_ALLOW_HTTP: 'true' });
     for (const [url, reason] of [
       ['http://10.1.2.3/hooks', 'address 10.1.2.3 is not public'],
       ['http://169.254.169.254/latest/meta-data', 'address 169.254.169.254 is not public'],

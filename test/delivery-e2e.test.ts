@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookPayload } from '@runway-relay/delivery';
-import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { TestDashboard } from './helpers/dashboard.js';
+import { seededRandom, waitFor } from '@runway-relay/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
-  adminClient,
+  addEndpoint,
   answerLog,
   byWebhookId,
-  startDeliveryDashboard,
-  testDeliveryEnv,
+  type DeliveryScene,
+  startDeliveryScene,
   verifyReceived,
 } from './helpers/delivery.js';
 import { failureBody } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, simulatedSuccess } from './helpers/stack.js';
 
 /**
  * Webhook delivery end to end through the composition roots: provider callbacks → ingress →
@@ -22,48 +22,23 @@ import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, st
  * the admin API shows (docs/delivery.md).
  */
 
-let backing: Backing;
-let stack: Stack;
-let dashboard: TestDashboard;
-let receiver: WebhookReceiver;
-let admin: ReturnType<typeof adminClient>;
+const backing = useBacking();
+let scene: DeliveryScene | undefined;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing?.dispose();
-});
 afterEach(async () => {
-  await dashboard?.close();
-  await stack?.close();
-  await receiver?.close();
+  await scene?.close();
+  scene = undefined;
 });
 
+/** The test's scene, with an endpoint for its receiver. */
 async function start() {
-  receiver = await startWebhookReceiver();
-  stack = await startStack(backing, testDeliveryEnv);
-  dashboard = await startDeliveryDashboard(backing, stack);
-  admin = adminClient(dashboard.app);
-  const created = await admin.post('/api/endpoints', { url: receiver.url });
-  const { endpoint, secret } = created.body as { endpoint: { id: string }; secret: string };
-  return { endpointId: endpoint.id, secret };
-}
-
-/** A seeded generator, so a failing run can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  scene = await startDeliveryScene(backing);
+  return { ...scene, ...(await addEndpoint(scene.admin, scene.receiver.url)) };
 }
 
 describe('webhook delivery end to end', () => {
   it('delivers a signed media.stored message whose presigned links serve the stored bytes', async () => {
-    const { endpointId, secret } = await start();
+    const { stack, receiver, admin, endpointId, secret } = await start();
     const taskId = newTaskId();
     expect((await stack.deliver(simulatedSuccess(backing.media, taskId, { size: 120_000 }))).status).toBe(200);
     await waitFor(() => receiver.received.length >= 1, { timeoutMs: 20_000, description: 'the media.stored message' });
@@ -95,9 +70,10 @@ describe('webhook delivery end to end', () => {
   });
 
   it('a receiver that fails at random, answers slowly, answers 410 and goes away: every message delivered, none after a 2xx, every signature verifies, the log matches', async () => {
-    const { endpointId, secret } = await start();
+    const { stack, receiver, admin, endpointId, secret } = await start();
     const startedAt = new Date().toISOString();
-    const random = mulberry32(13);
+    // Seeded, so a failing run can be replayed.
+    const random = seededRandom(13);
     const { answers, answer } = answerLog();
     let gone = false;
     receiver.always((request, response) => {
@@ -217,7 +193,7 @@ describe('webhook delivery end to end', () => {
   }, 150_000);
 
   it('a worker stopping cleanly leaves the consumer group without its name (restarts do not pile up consumers)', async () => {
-    await start();
+    const { stack } = await start();
     const consumers = async () =>
       ((await stack.ingress.inspect.xinfo('CONSUMERS', stack.stream, 'deliveries')) as unknown[]).length;
     await waitFor(async () => (await consumers()) === 1, { description: 'the fan-out consumer' });

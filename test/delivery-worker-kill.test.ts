@@ -2,19 +2,22 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestDashboard, type TestDashboard } from './helpers/dashboard.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TestDashboard } from './helpers/dashboard.js';
 import {
+  addEndpoint,
   adminClient,
   answerLog,
   byWebhookId,
+  startDeliveryDashboard,
   testDeliveryEnv,
   verifyReceived,
   webhookIdOf,
 } from './helpers/delivery.js';
-import { buildTestIngress, failureBody, providerHeaders, type TestIngress } from './helpers/ingress.js';
-import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, startBacking } from './helpers/stack.js';
+import { buildTestIngress, failureBody, postSigned, type TestIngress } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
+import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
+import { newTaskId } from './helpers/stack.js';
 import { testWorkerEnv } from './helpers/worker.js';
 
 /**
@@ -26,18 +29,12 @@ import { testWorkerEnv } from './helpers/worker.js';
 const MESSAGES = 60;
 const CONCURRENCY = 4;
 
-let backing: Backing;
+const backing = useBacking();
 let ingress: TestIngress | undefined;
 let dashboard: TestDashboard | undefined;
 let receiver: WebhookReceiver | undefined;
 const spawned: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await Promise.all(spawned.splice(0).map((worker) => worker.stop('SIGKILL')));
   await dashboard?.close();
@@ -48,14 +45,8 @@ afterEach(async () => {
 function spawnWorker(prefix: string): ServiceProcess {
   const service = spawnService(
     'worker',
-    testWorkerEnv(backing.redis.url, backing.s3, {
+    workerProcessEnv(backing, prefix, {
       ...testDeliveryEnv,
-      QUEUE_PREFIX: prefix,
-      EVENTS_STREAM: `${prefix}:events`,
-      S3_PREFIX: prefix,
-      LOG_LEVEL: 'info',
-      WORKER_LOCK_MS: '1500',
-      WORKER_STALLED_INTERVAL_MS: '500',
       WORKER_MAX_STALLED: '20',
       DELIVERY_CONCURRENCY: String(CONCURRENCY),
       // Events a killed process had read are claimed by the others after this (60 s by default).
@@ -75,18 +66,9 @@ describe('delivery across worker process kills', () => {
     });
     ingress = await buildTestIngress(backing.redis.url, { JOB_ATTEMPTS: '4', JOB_BACKOFF_MS: '50' });
     const prefix = ingress.config.QUEUE_PREFIX;
-    dashboard = await startTestDashboard({
-      ...testDeliveryEnv,
-      REDIS_URL: backing.redis.url,
-      QUEUE_PREFIX: prefix,
-      EVENTS_STREAM: `${prefix}:events`,
-      DASHBOARD_USER: 'ops',
-      DASHBOARD_PASSWORD: 'correct horse battery staple',
-      NODE_ENV: 'test',
-    });
+    dashboard = await startDeliveryDashboard(backing, { prefix, stream: `${prefix}:events` });
     const admin = adminClient(dashboard.app);
-    const created = await admin.post('/api/endpoints', { url: receiver.url });
-    const { endpoint, secret } = created.body as { endpoint: { id: string }; secret: string };
+    const { endpointId, secret } = await addEndpoint(admin, receiver.url);
 
     const t0 = Date.now();
     const mark = (what: string) =>
@@ -95,14 +77,7 @@ describe('delivery across worker process kills', () => {
     await Promise.all(workers.map((worker) => worker.waitForLog('webhook delivery started')));
 
     for (let i = 0; i < MESSAGES; i += 1) {
-      const taskId = newTaskId();
-      const res = await ingress.app.inject({
-        method: 'POST',
-        url: '/callbacks/runway',
-        headers: providerHeaders(taskId),
-        payload: JSON.stringify(failureBody(taskId)),
-      });
-      expect(res.statusCode).toBe(200);
+      expect((await postSigned(ingress, failureBody(newTaskId()))).statusCode).toBe(200);
     }
 
     // Kill while attempts are in flight: two SIGKILLs and one graceful restart (SIGTERM).
@@ -132,7 +107,7 @@ describe('delivery across worker process kills', () => {
 
     const health = await waitFor(
       async () => {
-        const res = await admin.get(`/api/endpoints/${endpoint.id}`);
+        const res = await admin.get(`/api/endpoints/${endpointId}`);
         const body = res.body as { health: { messages: { delivered: number; pending: number; failed: number } } };
         return body.health.messages.delivered === MESSAGES ? body.health.messages : null;
       },

@@ -2,11 +2,11 @@ import { generatedSha256 } from '@runway-relay/simulator';
 import { minioClientOptions, waitFor } from '@runway-relay/testkit';
 import { sweepStaleUploads } from '@runway-relay/worker';
 import * as Minio from 'minio';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type ListedUpload, listIncompleteUploads, listObjects, objectSha256 } from './helpers/faults-bucket.js';
-import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
-import { testWorkerEnv } from './helpers/worker.js';
+import { useBacking } from './helpers/per-file.js';
+import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
+import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
 
 /**
  * Multipart uploads must not outlive their transfer: a failed transfer aborts its upload, and
@@ -19,16 +19,10 @@ const PART_SIZE = String(5 * MiB);
 /** Twice the part size reaches the store before the source fails or the worker is killed. */
 const MULTIPART_VIDEO = 24 * MiB;
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack | undefined;
 const spawned: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await Promise.all(spawned.splice(0).map((worker) => worker.stop('SIGKILL')));
   await stack?.close();
@@ -70,16 +64,7 @@ describe('the sweep of stale uploads', () => {
     stack = await startStack(backing);
     const prefix = stack.ingress.config.QUEUE_PREFIX;
     const workerEnv = (queuePrefix: string, env: Record<string, string>) =>
-      testWorkerEnv(backing.redis.url, backing.s3, {
-        QUEUE_PREFIX: queuePrefix,
-        EVENTS_STREAM: `${queuePrefix}:events`,
-        S3_PREFIX: prefix,
-        S3_PART_SIZE: PART_SIZE,
-        LOG_LEVEL: 'info',
-        WORKER_METRICS_HOST: '127.0.0.1',
-        WORKER_METRICS_PORT: '0',
-        ...env,
-      });
+      workerProcessEnv(backing, queuePrefix, { S3_PREFIX: prefix, S3_PART_SIZE: PART_SIZE, ...env });
     // The in-process worker stays paused: the job is the spawned worker's alone.
     await stack.worker.worker.pause();
     const first = spawnService('worker', workerEnv(prefix, {}));

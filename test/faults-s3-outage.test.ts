@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MediaStoredEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { listObjects, objectSha256 } from './helpers/faults-bucket.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
 
 /**
  * The object store goes away for a few seconds in the middle of a batch. Storage errors are
@@ -30,15 +31,9 @@ const POLICY = { JOB_ATTEMPTS: '10', JOB_BACKOFF_MS: '200', WORKER_CONCURRENCY: 
  */
 const EXTRA_DOWNLOADS = Number(POLICY.WORKER_CONCURRENCY);
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack | undefined;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await backing.s3.resume();
   await stack?.close();

@@ -2,12 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { jobIdFor, outcomeEventId, type RelayEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { listObjects, objectSha256 } from './helpers/faults-bucket.js';
-import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
-import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
-import { readEvents, testWorkerEnv } from './helpers/worker.js';
+import { buildTestIngress, postSigned, type TestIngress } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
+import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
+import { newTaskId, simulatedSuccess, startStack } from './helpers/stack.js';
+import { readEvents } from './helpers/worker.js';
 
 /**
  * Worker processes SIGKILLed at random while a batch is processed, each replaced at once so two
@@ -23,16 +24,10 @@ const SLOW_BEHAVIOR = 'slow:100000';
 /** A kill lands every 0.5–1.5 s. */
 const KILL_EVERY_MS = [500, 1500] as const;
 
-let backing: Backing;
+const backing = useBacking();
 let ingress: TestIngress | undefined;
 const spawned: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await Promise.all(spawned.splice(0).map((worker) => worker.stop('SIGKILL')));
   await ingress?.close();
@@ -51,20 +46,7 @@ function spawnWorker(current: TestIngress, env: Record<string, string> = {}): Wo
   const prefix = current.config.QUEUE_PREFIX;
   const service = spawnService(
     'worker',
-    testWorkerEnv(backing.redis.url, backing.s3, {
-      QUEUE_PREFIX: prefix,
-      EVENTS_STREAM: `${prefix}:events`,
-      S3_PREFIX: prefix,
-      LOG_LEVEL: 'info',
-      WORKER_METRICS_HOST: '127.0.0.1',
-      WORKER_METRICS_PORT: '0',
-      WORKER_LOCK_MS: '1500',
-      WORKER_STALLED_INTERVAL_MS: '500',
-      WORKER_MAX_STALLED: '20',
-      JOB_ATTEMPTS: '10',
-      JOB_BACKOFF_MS: '100',
-      ...env,
-    }),
+    workerProcessEnv(backing, prefix, { WORKER_MAX_STALLED: '20', JOB_ATTEMPTS: '10', JOB_BACKOFF_MS: '100', ...env }),
   );
   spawned.push(service);
   const worker: Worker = { process: service, ready: false };
@@ -106,13 +88,7 @@ function chaos(current: TestIngress) {
 }
 
 async function deliver(current: TestIngress, body: ReturnType<typeof simulatedSuccess>): Promise<void> {
-  const res = await current.app.inject({
-    method: 'POST',
-    url: '/callbacks/runway',
-    headers: providerHeaders(body.data.task_id),
-    payload: JSON.stringify(body),
-  });
-  expect(res.statusCode).toBe(200);
+  expect((await postSigned(current, body)).statusCode).toBe(200);
 }
 
 /** What the unfinished tasks look like, for a timeout message. */

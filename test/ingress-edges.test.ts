@@ -1,19 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { CallbackJobSchema, jobIdFor } from '@runway-relay/contracts';
-import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildTestIngress, failureBody, providerHeaders, successBody, type TestIngress } from './helpers/ingress.js';
+import { useRedisServer } from './helpers/per-file.js';
 
-let redisServer: RedisServerHarness;
+const redisServer = useRedisServer();
 let ingress: TestIngress;
 
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-});
-afterAll(async () => {
-  await redisServer.dispose();
-});
 afterEach(async () => {
   await ingress?.close();
 });

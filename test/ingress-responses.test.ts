@@ -3,8 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CallbackJobSchema, eventsStreamFor, parseTaskState, quarantineIdFor } from '@runway-relay/contracts';
 import { signStandardWebhook } from '@runway-relay/ingress';
 import { parseStreamEntry } from '@runway-relay/runtime';
-import { loadFixture, type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadFixture } from '@runway-relay/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   buildTestIngress,
   failureBody,
@@ -15,16 +15,11 @@ import {
   TEST_HMAC_KEY,
   type TestIngress,
 } from './helpers/ingress.js';
+import { useRedisServer } from './helpers/per-file.js';
 
-let redisServer: RedisServerHarness;
+const redisServer = useRedisServer();
 let ingress: TestIngress;
 
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-});
-afterAll(async () => {
-  await redisServer.dispose();
-});
 afterEach(async () => {
   await ingress?.close();
 });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { type RedisServerHarness, startRedisServer, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '@runway-relay/testkit';
+import { afterEach, describe, expect, it } from 'vitest';
 import { buildTestIngress, providerHeaders, successBody, type TestIngress } from './helpers/ingress.js';
+import { useRedisServer } from './helpers/per-file.js';
 
 /*
  * Issue 10, item 4, with real sockets against a listening ingress: clients that trickle
@@ -12,18 +13,12 @@ import { buildTestIngress, providerHeaders, successBody, type TestIngress } from
  * client sockets bound to 127.0.0.2 / 127.0.0.3 act as other senders.
  */
 
-let redisServer: RedisServerHarness;
+const redisServer = useRedisServer();
 let ingress: TestIngress;
 let port: number;
 const sockets: Socket[] = [];
 const timers: NodeJS.Timeout[] = [];
 
-beforeAll(async () => {
-  redisServer = await startRedisServer();
-});
-afterAll(async () => {
-  await redisServer.dispose();
-});
 afterEach(async () => {
   for (const timer of timers.splice(0)) clearInterval(timer);
   for (const socket of sockets.splice(0)) socket.destroy();

@@ -11,7 +11,8 @@ import {
 } from '@runway-relay/testkit';
 import { createWorker, type WorkerService } from '@runway-relay/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_HMAC_KEY, uniquePrefix } from './helpers/ingress.js';
+import { dashboardStorageEnv } from './helpers/dashboard.js';
+import { testIngressEnv, uniquePrefix } from './helpers/ingress.js';
 import { testWorkerEnv } from './helpers/worker.js';
 
 /**
@@ -111,19 +112,7 @@ describe('an ingress and a dashboard whose Redis is down at start', () => {
 
   it('answer /healthz 200 and /readyz 503 naming redis on their ops port, then become ready with Redis', async () => {
     const prefix = uniquePrefix();
-    const ingress = createIngress(
-      loadIngressConfig({
-        REDIS_URL: late.url,
-        QUEUE_PREFIX: prefix,
-        CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
-        LOG_LEVEL: 'silent',
-        REDIS_ALLOW_VOLATILE: 'true',
-        INGRESS_HOST: '127.0.0.1',
-        INGRESS_PORT: '0',
-        INGRESS_OPS_HOST: '127.0.0.1',
-        INGRESS_OPS_PORT: '0',
-      }),
-    );
+    const ingress = createIngress(loadIngressConfig(testIngressEnv(late.url, { QUEUE_PREFIX: prefix })));
     const dashboard = createDashboard(
       loadDashboardConfig({
         REDIS_URL: late.url,
@@ -132,10 +121,7 @@ describe('an ingress and a dashboard whose Redis is down at start', () => {
         LOG_LEVEL: 'silent',
         DASHBOARD_HOST: '127.0.0.1',
         DASHBOARD_PORT: '0',
-        S3_ENDPOINT: s3.endpoint,
-        S3_ACCESS_KEY: s3.accessKey,
-        S3_SECRET_KEY: s3.secretKey,
-        S3_REGION: s3.region,
+        ...dashboardStorageEnv(s3),
       }),
     );
     services.push(ingress, dashboard);

@@ -88,6 +88,54 @@ function passDeps(proc: ReturnType<typeof processFor>, now: number, recorder: Re
   };
 }
 
+/** The callbacks queue of `prefix` and the poll enqueuer on it, wired as the reconciler wires them. */
+function pollQueue(proc: ReturnType<typeof processFor>, prefix: string, stream: string) {
+  const config = loadWorkerConfig({ QUEUE_PREFIX: prefix });
+  const queue = new Queue(config.QUEUE_NAME, { connection: proc.redis, prefix });
+  cleanups.push(() => queue.close());
+  const enqueue = createPollEnqueuer({
+    redis: proc.redis,
+    keys: proc.keys,
+    queue,
+    jobOptions: callbackJobOptions(config),
+    ttlSeconds: 30 * 86_400,
+    events: { stream, maxlen: 1000 },
+  });
+  return { queue, enqueue };
+}
+
+/** A reconcile pass at DUE whose polls go through `enqueue`; the pass's summary and each enqueue's decision. */
+async function passThrough(proc: ReturnType<typeof processFor>, enqueue: ReturnType<typeof pollQueue>['enqueue']) {
+  const decisions: unknown[] = [];
+  const summary = await reconcilePass({
+    ...passDeps(proc, DUE, { jobs: [], failures: [] }),
+    enqueue: async (job) => decisions.push(await enqueue(job)),
+  });
+  return { summary, decisions };
+}
+
+/** Claims a success callback for `id` naming `media`, as the ingress does; the claim's decision. */
+async function claimCallback(
+  proc: ReturnType<typeof processFor>,
+  id: string,
+  media: Parameters<typeof buildCallback>[2],
+) {
+  defineClaimCommand(proc.redis);
+  const job = CallbackJobSchema.parse({
+    v: 1,
+    callback: RawCallbackSchema.parse(buildCallback('success', id, media)),
+    receipt: {
+      received_at: new Date().toISOString(),
+      request_id: 'r',
+      source_ip: '127.0.0.1',
+      auth: ['none'],
+      path: '/callbacks/runway',
+    },
+    extra: {},
+  });
+  return (await claimTask(proc.redis, proc.keys, { job, nowMs: Date.now(), ttlSeconds: 3600 })).decision;
+}
+
 describe('task registry', () => {
   it('registers once: a second call changes neither the time, the metadata nor the schedule', async () => {
     const { registry, redis, keys } = processFor(unique('reg'));
@@ -208,17 +256,7 @@ describe('poll → dedupe claim → callbacks queue', () => {
   it('a polled success makes one job; the late real callback is a duplicate', async () => {
     const prefix = unique('enq');
     const proc = processFor(prefix);
-    const config = loadWorkerConfig({ QUEUE_PREFIX: prefix });
-    const queue = new Queue(config.QUEUE_NAME, { connection: proc.redis, prefix });
-    cleanups.push(() => queue.close());
-    const enqueue = createPollEnqueuer({
-      redis: proc.redis,
-      keys: proc.keys,
-      queue,
-      jobOptions: callbackJobOptions(config),
-      ttlSeconds: 30 * 86_400,
-      events: { stream: `${prefix}:events`, maxlen: 1000 },
-    });
+    const { queue, enqueue } = pollQueue(proc, prefix, `${prefix}:events`);
     const id = unique('late');
     const media = { video: sim.url(id, 'video'), image: sim.url(id, 'cover'), videoId: 'vid-late' };
     sim.tasks.put({
@@ -229,69 +267,26 @@ describe('poll → dedupe claim → callbacks queue', () => {
       imageUrl: media.image,
     });
     await proc.registry.register(id, {}, T0);
-    const decisions: unknown[] = [];
-    const summary = await reconcilePass({
-      ...passDeps(proc, DUE, { jobs: [], failures: [] }),
-      enqueue: async (job) => decisions.push(await enqueue(job)),
-    });
+    const { summary, decisions } = await passThrough(proc, enqueue);
     expect(summary.enqueued).toBe(1);
     expect(decisions).toEqual(['new']);
     const job = await queue.getJob(`${id}.success`);
     expect(job?.data).toMatchObject({ source: 'poll', callback: { task_id: id } });
 
     // The provider's own callback, late: same content → duplicate, no second job.
-    defineClaimCommand(proc.redis);
-    const callbackJob = CallbackJobSchema.parse({
-      v: 1,
-      callback: RawCallbackSchema.parse(buildCallback('success', id, media)),
-      receipt: {
-        received_at: new Date().toISOString(),
-        request_id: 'r',
-        source_ip: '127.0.0.1',
-        auth: ['none'],
-        path: '/callbacks/runway',
-      },
-      extra: {},
-    });
-    const claim = await claimTask(proc.redis, proc.keys, { job: callbackJob, nowMs: Date.now(), ttlSeconds: 3600 });
-    expect(claim.decision).toBe('duplicate');
+    expect(await claimCallback(proc, id, media)).toBe('duplicate');
     expect(await queue.getJobCounts('waiting')).toEqual({ waiting: 1 });
   });
 
   it('a poll that disagrees with an accepted callback holds the task and publishes task.conflict', async () => {
     const prefix = unique('conflict');
     const proc = processFor(prefix);
-    const config = loadWorkerConfig({ QUEUE_PREFIX: prefix });
-    const queue = new Queue(config.QUEUE_NAME, { connection: proc.redis, prefix });
-    cleanups.push(() => queue.close());
     const stream = `${prefix}:events`;
-    const enqueue = createPollEnqueuer({
-      redis: proc.redis,
-      keys: proc.keys,
-      queue,
-      jobOptions: callbackJobOptions(config),
-      ttlSeconds: 30 * 86_400,
-      events: { stream, maxlen: 1000 },
-    });
+    const { enqueue } = pollQueue(proc, prefix, stream);
     const id = unique('disagree');
     // The callback the relay accepted first names other media than the provider's API does.
     const forged = { video: 'https://cdn.example/forged.mp4', image: 'https://cdn.example/forged.png', videoId: 'v' };
-    defineClaimCommand(proc.redis);
-    const callbackJob = CallbackJobSchema.parse({
-      v: 1,
-      callback: RawCallbackSchema.parse(buildCallback('success', id, forged)),
-      receipt: {
-        received_at: new Date().toISOString(),
-        request_id: 'r',
-        source_ip: '127.0.0.1',
-        auth: ['none'],
-        path: '/callbacks/runway',
-      },
-      extra: {},
-    });
-    expect(
-      (await claimTask(proc.redis, proc.keys, { job: callbackJob, nowMs: Date.now(), ttlSeconds: 3600 })).decision,
-    ).toBe('new');
+    expect(await claimCallback(proc, id, forged)).toBe('new');
     sim.tasks.put({
       taskId: id,
       state: 'success',
@@ -300,11 +295,7 @@ describe('poll → dedupe claim → callbacks queue', () => {
       imageUrl: sim.url(id, 'cover'),
     });
     await proc.registry.register(id, {}, T0);
-    const decisions: unknown[] = [];
-    await reconcilePass({
-      ...passDeps(proc, DUE, { jobs: [], failures: [] }),
-      enqueue: async (job) => decisions.push(await enqueue(job)),
-    });
+    const { decisions } = await passThrough(proc, enqueue);
     expect(decisions).toEqual(['conflict']);
     const entries = await proc.redis.xrange(stream, '-', '+');
     const events = entries.map(([, fields]) => parseStreamEntry(fields));

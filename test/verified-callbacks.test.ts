@@ -4,8 +4,9 @@ import type { MediaStoredEvent, RelayEvent, TaskConflictEvent, TaskFailedEvent }
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
 import { request } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Backing, newTaskId, type Stack, startBacking, startStack } from './helpers/stack.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack, startStack } from './helpers/stack.js';
 
 // Verified callbacks (docs/security.md, "Verified callbacks"): the provider's signature covers
 // only `<task_id>.<timestamp>`, so a captured signature can carry a forged body. With a provider
@@ -14,15 +15,9 @@ import { type Backing, newTaskId, type Stack, startBacking, startStack } from '.
 const VIDEO = 300_000;
 const COVER = 20_000;
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack | undefined;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await stack?.close();
   stack = undefined;

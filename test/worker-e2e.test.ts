@@ -1,19 +1,14 @@
 import type { MediaStoredEvent, TaskFailedEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { loadFixture, waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { jobIdFor } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { useBacking } from './helpers/per-file.js';
+import { newTaskId, type Stack, simulatedSuccess, startStack } from './helpers/stack.js';
 
-let backing: Backing;
+const backing = useBacking();
 let stack: Stack;
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   await stack?.close();
 });

@@ -2,39 +2,24 @@ import { once } from 'node:events';
 import type { MediaStoredEvent } from '@runway-relay/contracts';
 import { generatedSha256 } from '@runway-relay/simulator';
 import { waitFor } from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestIngress, providerHeaders, type TestIngress } from './helpers/ingress.js';
-import { type ServiceProcess, spawnService } from './helpers/processes.js';
-import { type Backing, newTaskId, simulatedSuccess, startBacking } from './helpers/stack.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildTestIngress, postSigned, type TestIngress } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
+import { type ServiceProcess, spawnService, workerProcessEnv } from './helpers/processes.js';
+import { newTaskId, simulatedSuccess } from './helpers/stack.js';
 import { readEvents, testWorkerEnv } from './helpers/worker.js';
 
-let backing: Backing;
+const backing = useBacking();
 let ingress: TestIngress;
 const workers: ServiceProcess[] = [];
 
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing.dispose();
-});
 afterEach(async () => {
   for (const worker of workers.splice(0)) await worker.stop('SIGKILL');
   await ingress?.close();
 });
 
 function workerEnv(): Record<string, string> {
-  const prefix = ingress.config.QUEUE_PREFIX;
-  return testWorkerEnv(backing.redis.url, backing.s3, {
-    QUEUE_PREFIX: prefix,
-    EVENTS_STREAM: `${prefix}:events`,
-    S3_PREFIX: prefix,
-    LOG_LEVEL: 'info',
-    WORKER_METRICS_HOST: '127.0.0.1',
-    WORKER_METRICS_PORT: '0',
-    WORKER_LOCK_MS: '1500',
-    WORKER_STALLED_INTERVAL_MS: '500',
-  });
+  return workerProcessEnv(backing, ingress.config.QUEUE_PREFIX);
 }
 
 async function spawnWorker(): Promise<ServiceProcess> {
@@ -45,13 +30,7 @@ async function spawnWorker(): Promise<ServiceProcess> {
 }
 
 async function deliver(body: ReturnType<typeof simulatedSuccess>): Promise<void> {
-  const res = await ingress.app.inject({
-    method: 'POST',
-    url: '/callbacks/runway',
-    headers: providerHeaders(body.data.task_id),
-    payload: JSON.stringify(body),
-  });
-  expect(res.statusCode).toBe(200);
+  expect((await postSigned(ingress, body)).statusCode).toBe(200);
 }
 
 const storedEvents = async () =>

@@ -1,6 +1,6 @@
-import { loadDashboardConfig } from '@runway-relay/contracts';
+import { jobIdFor, loadDashboardConfig } from '@runway-relay/contracts';
 import { createDashboard, type DashboardService } from '@runway-relay/dashboard';
-import type { Backing, Stack } from './stack.js';
+import type { Backing } from './stack.js';
 
 export const DASHBOARD_USER = 'ops';
 export const DASHBOARD_PASSWORD = 'correct horse battery staple';
@@ -56,23 +56,54 @@ export async function startTestDashboard(
   return { app, config, queue, redis, store, port, close: () => service.close() };
 }
 
+/** The queue prefix and event stream a dashboard shares with the services under test (a stack has both). */
+export interface DashboardQueue {
+  prefix: string;
+  stream: string;
+}
+
 /**
- * A dashboard on the queue prefix and event stream of `stack`, presigning against the backing's
- * S3; `env` adds or overrides variables.
+ * A dashboard on the queue prefix and event stream of `queue` (usually a stack), presigning
+ * against the backing's S3; `env` adds settings (DELIVERY_*, …) or overrides these.
  */
 export function startStackDashboard(
-  backing: Backing,
-  stack: Stack,
+  backing: Pick<Backing, 'redis' | 's3'>,
+  queue: DashboardQueue,
   env: Record<string, string> = {},
 ): Promise<TestDashboard> {
   return startTestDashboard({
     REDIS_URL: backing.redis.url,
-    QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX,
-    EVENTS_STREAM: stack.stream,
+    QUEUE_PREFIX: queue.prefix,
+    EVENTS_STREAM: queue.stream,
     DASHBOARD_USER,
     DASHBOARD_PASSWORD,
     NODE_ENV: 'test',
     ...dashboardStorageEnv(backing.s3),
     ...env,
   });
+}
+
+/**
+ * The fields of a task record as the ingress's claim script and the worker's task store leave
+ * them for a success callback accepted once; `fields` sets the status, attempts and so on.
+ */
+export function taskRecordFields(
+  taskId: string,
+  fields: Record<string, string | number> = {},
+): Record<string, string | number> {
+  const now = Date.now();
+  return {
+    status: 'accepted',
+    accepted_outcome: 'success',
+    code: 200,
+    msg: 'All generated successfully.',
+    video_id: `v-${taskId}`,
+    first_received_at: now - 1000,
+    last_received_at: now,
+    deliveries: 1,
+    duplicates: 0,
+    attempts: 0,
+    job_id: jobIdFor(taskId, 'success'),
+    ...fields,
+  };
 }

@@ -1,13 +1,12 @@
-import type { ReceivedRequest, Responder, WebhookReceiver } from '@runway-relay/testkit';
-import { Webhook } from 'standardwebhooks';
 import {
-  DASHBOARD_PASSWORD,
-  DASHBOARD_USER,
-  dashboardAuth,
-  dashboardStorageEnv,
-  startTestDashboard,
-} from './dashboard.js';
-import type { Backing, Stack } from './stack.js';
+  type ReceivedRequest,
+  type Responder,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '@runway-relay/testkit';
+import { Webhook } from 'standardwebhooks';
+import { type DashboardQueue, dashboardAuth, startStackDashboard, type TestDashboard } from './dashboard.js';
+import { type Backing, type Stack, startStack } from './stack.js';
 
 /**
  * DELIVERY_* for tests: the receiver listens on 127.0.0.1 over http, retries are quick, the
@@ -24,22 +23,17 @@ export const testDeliveryEnv: Record<string, string> = {
   DELIVERY_LOG_RETENTION_S: '3600',
 };
 
-/** A dashboard on `stack`'s prefix and stream with the delivery settings of `env`. */
-export function startDeliveryDashboard(backing: Backing, stack: Stack, env: Record<string, string> = testDeliveryEnv) {
-  return startTestDashboard({
-    REDIS_URL: backing.redis.url,
-    QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX,
-    EVENTS_STREAM: stack.stream,
-    DASHBOARD_USER,
-    DASHBOARD_PASSWORD,
-    NODE_ENV: 'test',
-    ...dashboardStorageEnv(backing.s3),
-    ...env,
-  });
+/** A dashboard on `queue`'s prefix and stream (usually a stack's) with the delivery settings of `env`. */
+export function startDeliveryDashboard(
+  backing: Pick<Backing, 'redis' | 's3'>,
+  queue: DashboardQueue,
+  env: Record<string, string> = testDeliveryEnv,
+): Promise<TestDashboard> {
+  return startStackDashboard(backing, queue, env);
 }
 
 /** JSON admin calls through `app.inject`, authenticated like an operator's script. */
-export function adminClient(app: { inject: Awaited<ReturnType<typeof startTestDashboard>>['app']['inject'] }) {
+export function adminClient(app: { inject: TestDashboard['app']['inject'] }) {
   const call = async (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, body?: unknown) => {
     const res = await app.inject({
       method,
@@ -55,6 +49,57 @@ export function adminClient(app: { inject: Awaited<ReturnType<typeof startTestDa
     patch: (url: string, body: unknown) => call('PATCH', url, body),
     delete: (url: string) => call('DELETE', url),
   };
+}
+
+export type AdminClient = ReturnType<typeof adminClient>;
+
+/** Creates an endpoint for `url` through the admin API (201 or it throws); its id and signing secret. */
+export async function addEndpoint(
+  admin: AdminClient,
+  url: string,
+  fields: Record<string, unknown> = {},
+): Promise<{ endpointId: string; secret: string }> {
+  const created = await admin.post('/api/endpoints', { url, ...fields });
+  if (created.status !== 201) throw new Error(`POST /api/endpoints: ${created.status} ${JSON.stringify(created.body)}`);
+  const { endpoint, secret } = created.body as { endpoint: { id: string }; secret: string };
+  return { endpointId: endpoint.id, secret };
+}
+
+/**
+ * What a webhook delivery test runs against: a receiver on 127.0.0.1, a stack (ingress and an
+ * in-process worker that delivers) and a dashboard on its prefix for the admin API.
+ */
+export interface DeliveryScene {
+  receiver: WebhookReceiver;
+  stack: Stack;
+  dashboard: TestDashboard;
+  admin: AdminClient;
+  /** Closes the dashboard, the stack and the receiver, in that order. */
+  close(): Promise<void>;
+}
+
+/** Starts a {@link DeliveryScene} on `backing`: the stack with `env`, the dashboard with `dashboardEnv`. */
+export async function startDeliveryScene(
+  backing: Backing,
+  env: Record<string, string> = testDeliveryEnv,
+  dashboardEnv: Record<string, string> = env,
+): Promise<DeliveryScene> {
+  const started: Array<{ close(): Promise<unknown> }> = [];
+  const close = async () => {
+    for (const part of started.splice(0).reverse()) await part.close();
+  };
+  try {
+    const receiver = await startWebhookReceiver();
+    started.push(receiver);
+    const stack = await startStack(backing, env);
+    started.push(stack);
+    const dashboard = await startDeliveryDashboard(backing, stack, dashboardEnv);
+    started.push(dashboard);
+    return { receiver, stack, dashboard, admin: adminClient(dashboard.app), close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }
 
 /** Verifies a received request as a receiver would, with the reference implementation; throws when it fails. */

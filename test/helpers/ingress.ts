@@ -33,16 +33,11 @@ export function uniquePrefix(): string {
 }
 
 /**
- * Builds and starts an ingress (`createIngress`, as `main.ts` does) against `redisUrl` with a
- * fresh prefix, both listeners on 127.0.0.1 ephemeral ports; `env` overrides defaults
- * (`REDIS_CLUSTER_NODES` plus a hash-tagged `QUEUE_PREFIX` run it on a cluster).
+ * Ingress env for tests: `redisUrl` with a fresh prefix, the test HMAC key, silent logs, both
+ * listeners on 127.0.0.1 ephemeral ports; `env` overrides.
  */
-export async function buildTestIngress(
-  redisUrl: string,
-  env: Record<string, string> = {},
-  options: { logDestination?: NodeJS.WritableStream } = {},
-): Promise<TestIngress> {
-  const config = loadIngressConfig({
+export function testIngressEnv(redisUrl: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
     REDIS_URL: redisUrl,
     QUEUE_PREFIX: uniquePrefix(),
     CALLBACK_HMAC_KEYS: TEST_HMAC_KEY,
@@ -54,7 +49,19 @@ export async function buildTestIngress(
     INGRESS_OPS_HOST: '127.0.0.1',
     INGRESS_OPS_PORT: '0',
     ...env,
-  });
+  };
+}
+
+/**
+ * Builds and starts an ingress (`createIngress`, as `main.ts` does) on {@link testIngressEnv}
+ * (`REDIS_CLUSTER_NODES` plus a hash-tagged `QUEUE_PREFIX` in `env` run it on a cluster).
+ */
+export async function buildTestIngress(
+  redisUrl: string,
+  env: Record<string, string> = {},
+  options: { logDestination?: NodeJS.WritableStream } = {},
+): Promise<TestIngress> {
+  const config = loadIngressConfig(testIngressEnv(redisUrl, env));
   const ingress = createIngress(config, options.logDestination ? { logDestination: options.logDestination } : {});
   let addresses: Awaited<ReturnType<typeof ingress.start>>;
   try {
@@ -92,18 +99,34 @@ export function providerHeaders(taskId: string, key = TEST_HMAC_KEY, nowS = Math
   };
 }
 
-/** A success callback body for `taskId`. */
-export function successBody(taskId: string, base = 'https://cdn.example.com') {
+/** The task id a callback body names: `data.task_id`, or the top-level `taskId` of some variants. */
+export function taskIdOf(body: unknown): string {
+  const record = body as { data?: { task_id?: string } | null; taskId?: string };
+  return record.data?.task_id ?? record.taskId ?? '';
+}
+
+/** POSTs `body` to `ingress`'s callback path, signed by the provider's scheme for the task it names, at `timestampS` (default: now). */
+export function postSigned(ingress: { app: FastifyInstance }, body: unknown, timestampS?: number) {
+  return ingress.app.inject({
+    method: 'POST',
+    url: '/callbacks/runway',
+    headers: providerHeaders(taskIdOf(body), undefined, timestampS),
+    payload: JSON.stringify(body),
+  });
+}
+
+/** A success callback body for `taskId` naming these media URLs (an empty `imageUrl`: no cover). */
+export function successWithMedia(taskId: string, videoUrl: string, imageUrl: string) {
   return {
     code: 200,
     msg: 'All generated successfully.',
-    data: {
-      task_id: taskId,
-      video_id: `v-${taskId}`,
-      video_url: `${base}/k/${taskId}.mp4?sig=secret`,
-      image_url: `${base}/m/${taskId}.png?sig=secret`,
-    },
+    data: { task_id: taskId, video_id: `v-${taskId}`, video_url: videoUrl, image_url: imageUrl },
   };
+}
+
+/** A success callback body for `taskId`, its media under `base`. */
+export function successBody(taskId: string, base = 'https://cdn.example.com') {
+  return successWithMedia(taskId, `${base}/k/${taskId}.mp4?sig=secret`, `${base}/m/${taskId}.png?sig=secret`);
 }
 
 /** A failure callback body for `taskId`. */

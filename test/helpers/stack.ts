@@ -8,7 +8,7 @@ import {
   startS3Server,
   waitFor,
 } from '@runway-relay/testkit';
-import { buildTestIngress, providerHeaders, type TestIngress, uniquePrefix } from './ingress.js';
+import { buildTestIngress, postSigned, successWithMedia, type TestIngress, uniquePrefix } from './ingress.js';
 import { readEvents, startTestWorker, type TestWorker } from './worker.js';
 
 /** Real Redis, a real S3 server and the provider simulator, shared by one test file. */
@@ -41,6 +41,8 @@ export async function startBacking(): Promise<Backing> {
 export interface Stack {
   ingress: TestIngress;
   worker: TestWorker;
+  /** The queue prefix both share. */
+  prefix: string;
   stream: string;
   /** Posts `body` signed by the provider's scheme, at `timestampS` (default: now). */
   deliver(body: unknown, timestampS?: number): Promise<{ status: number; body: { status?: string } }>;
@@ -79,15 +81,10 @@ export async function startStack(
   return {
     ingress,
     worker,
+    prefix,
     stream,
     deliver: async (body, timestampS) => {
-      const taskId = peek(body);
-      const res = await ingress.app.inject({
-        method: 'POST',
-        url: '/callbacks/runway',
-        headers: providerHeaders(taskId, undefined, timestampS),
-        payload: JSON.stringify(body),
-      });
+      const res = await postSigned(ingress, body, timestampS);
       return { status: res.statusCode, body: res.json() };
     },
     events,
@@ -110,11 +107,6 @@ export async function startStack(
   };
 }
 
-function peek(body: unknown): string {
-  const record = body as { data?: { task_id?: string } | null; taskId?: string };
-  return record.data?.task_id ?? record.taskId ?? '';
-}
-
 /** The object key prefix of a stack: its queue prefix without hash-tag braces (not allowed in S3_PREFIX). */
 export const objectPrefix = (queuePrefix: string) => queuePrefix.replace(/[{}]/g, '');
 
@@ -128,14 +120,9 @@ export function simulatedSuccess(
   video: Parameters<MediaServer['url']>[2] = { size: 300_000 },
   cover: Parameters<MediaServer['url']>[2] | null = { size: 20_000 },
 ) {
-  return {
-    code: 200,
-    msg: 'All generated successfully.',
-    data: {
-      task_id: taskId,
-      video_id: `v-${taskId}`,
-      video_url: media.url(taskId, 'video', video),
-      image_url: cover === null ? '' : media.url(taskId, 'cover', cover),
-    },
-  };
+  return successWithMedia(
+    taskId,
+    media.url(taskId, 'video', video),
+    cover === null ? '' : media.url(taskId, 'cover', cover),
+  );
 }

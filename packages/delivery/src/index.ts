@@ -3,6 +3,7 @@ export * from './breaker.js';
 export * from './delivery-agent.js';
 export * from './delivery-core.js';
 export * from './delivery-job.js';
+export * from './delivery-runner.js';
 export * from './delivery-worker.js';
 export * from './endpoint.schema.js';
 export * from './endpoint-cache.js';

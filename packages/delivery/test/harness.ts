@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { DeliveryEnvSchema, type RelayEvent } from '@runway-relay/contracts';
+import { DeliveryEnvSchema } from '@runway-relay/contracts';
 import { createLogger } from '@runway-relay/runtime';
-import type { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { Registry } from 'prom-client';
-import type { Agent } from 'undici';
-import { readBreakerStates } from '../src/breaker.js';
-import { createDeliveryAgent } from '../src/delivery-agent.js';
-import { createDeliveryCore, type DeliverySettings } from '../src/delivery-core.js';
-import { createDeliveryWorker } from '../src/delivery-worker.js';
+import type { DeliverySettings } from '../src/delivery-core.js';
+import { createDeliveryRunner } from '../src/delivery-runner.js';
 import type { MessageLogLimits } from '../src/message-log.js';
-import { createDeliveryMetrics } from '../src/metrics.js';
 import type { MetadataFor, Presign } from '../src/payload.js';
-import { createDeliveryProcessor } from '../src/processor.js';
 
 export interface HarnessOptions {
   redisUrl: string;
@@ -30,8 +24,8 @@ export interface HarnessOptions {
 }
 
 /**
- * The delivery modules wired as a worker root would (settings parsed by the contracts schema,
- * `createDeliveryCore`, the processor and the worker), against a real Redis, for tests.
+ * The delivery modules wired as the worker root wires them (settings parsed by the contracts
+ * schema, `createDeliveryRunner`), without the fan-out consumer, against a real Redis, for tests.
  */
 export async function startHarness(options: HarnessOptions) {
   const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
@@ -47,6 +41,8 @@ export async function startHarness(options: HarnessOptions) {
       DELIVERY_BREAKER_THRESHOLD: String(options.breakerThreshold ?? 100),
       DELIVERY_BREAKER_COOLDOWN_MS: String(options.breakerCooldownMs ?? 1000),
       DELIVERY_LOG_RETENTION_S: '3600',
+      DELIVERY_CONCURRENCY: '4',
+      DELIVERY_LINK_TTL_S: '600',
     }),
     // Below the schema's floors, so that bounds show with a few attempts.
     DELIVERY_LOG_MAX_ATTEMPTS: limits.maxEndpointAttempts ?? 1000,
@@ -55,35 +51,18 @@ export async function startHarness(options: HarnessOptions) {
     QUEUE_PREFIX: prefix,
   };
   const logger = createLogger({ service: 'delivery-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-  const core = createDeliveryCore({ connection, config, logger });
-  const agent: Agent = createDeliveryAgent({
-    timeoutMs: config.DELIVERY_TIMEOUT_MS,
-    allowPrivate: options.allowPrivateAtConnect ?? true,
-  });
   const registry = new Registry();
-  const metrics = createDeliveryMetrics(registry, () => readBreakerStates(core.endpoints, core.breaker));
-  const processor = createDeliveryProcessor({
-    endpoints: core.endpoints,
-    log: core.log,
-    breaker: core.breaker,
-    gate: core.gate,
-    dispatcher: agent,
-    timeoutMs: config.DELIVERY_TIMEOUT_MS,
+  const runner = createDeliveryRunner({
+    connection,
+    config,
     logger,
-    metrics,
+    registry,
     metadataFor: options.metadataFor ?? (async () => null),
     presign: options.presign ?? (async (bucket, key, ttl) => `https://s3.test/${bucket}/${key}?X-Amz-Expires=${ttl}`),
-    linkTtlS: 600,
-  });
-  const worker: Worker = createDeliveryWorker({
-    connection,
-    prefix,
-    concurrency: 4,
-    backoffBaseMs: config.DELIVERY_BACKOFF_MS,
-    processor,
-    logger,
+    allowPrivateAtConnect: options.allowPrivateAtConnect ?? true,
     autorun: options.run ?? true,
   });
+  const { core, worker } = runner;
   return {
     ...core,
     connection,
@@ -92,9 +71,7 @@ export async function startHarness(options: HarnessOptions) {
     worker,
     registry,
     async close() {
-      await worker.close();
-      await core.close();
-      await agent.close();
+      await runner.close();
       await connection.quit();
     },
   };
@@ -102,26 +79,5 @@ export async function startHarness(options: HarnessOptions) {
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
-let counter = 0;
-
-/** A valid task.failed event with a fresh id. */
-export function failedEvent(overrides: Partial<RelayEvent> = {}): RelayEvent {
-  counter += 1;
-  return {
-    v: 1,
-    id: `evt_test_${Date.now()}_${counter}`,
-    type: 'task.failed',
-    task_id: `0f3e9c1a-7b2d-4e5f-8a6b-${String(counter).padStart(12, '0')}`,
-    at: new Date().toISOString(),
-    video_id: null,
-    source: 'provider',
-    category: 'prompt_moderation',
-    retryable: false,
-    action: 'revise_prompt',
-    provider_code: 400,
-    provider_message: 'Your prompt was caught by our AI moderator.',
-    detail: null,
-    attempts: 1,
-    ...overrides,
-  } as RelayEvent;
-}
+/** A valid task.failed event with a fresh id (testkit's). */
+export { failedEvent } from '@runway-relay/testkit';

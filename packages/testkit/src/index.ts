@@ -1,3 +1,4 @@
+export * from './events.js';
 export * from './fixtures.js';
 export * from './free-port.js';
 export * from './http/stream-helpers.js';
@@ -9,4 +10,5 @@ export * from './redis/cluster-nodes.js';
 export * from './redis/redis-cluster.js';
 export * from './redis/redis-server.js';
 export * from './s3/index.js';
+export * from './seeded-random.js';
 export * from './wait-for.js';

@@ -1,5 +1,6 @@
 export * from './build-worker.js';
 export * from './create-worker.js';
+export * from './delivery/delivery-runtime.js';
 export * from './download/index.js';
 export * from './metrics.js';
 export * from './process-job.js';

@@ -3,19 +3,13 @@ import type { TaskRegistry } from '@runway-relay/admission';
 import { eventsStreamFor, type WorkerConfig } from '@runway-relay/contracts';
 import {
   assertEnvEndpointAllowed,
-  createDeliveryAgent,
-  createDeliveryCore,
-  createDeliveryMetrics,
-  createDeliveryProcessor,
-  createDeliveryWorker,
+  createDeliveryRunner,
   DELIVERY_GROUP,
-  DELIVERY_QUEUE_STATES,
   type DeliveryCore,
   type DeliveryMetrics,
   EndpointUrlError,
   type MetadataFor,
   type Presign,
-  readBreakerStates,
   runFanOutConsumer,
 } from '@runway-relay/delivery';
 import { closeQuietly, createRedis, type Logger, type RedisClient, StartRefusedError } from '@runway-relay/runtime';
@@ -97,41 +91,21 @@ async function forgetConsumer(redis: RedisClient, stream: string, consumer: stri
  */
 export function startDelivery(config: WorkerConfig, deps: DeliveryRuntimeDeps): DeliveryRuntime {
   const logger = deps.logger.child({ component: 'delivery' });
-  const core = createDeliveryCore({ connection: deps.redis, config, logger });
-  const agent = createDeliveryAgent({
-    timeoutMs: config.DELIVERY_TIMEOUT_MS,
-    allowPrivate: config.DELIVERY_ALLOW_PRIVATE,
-  });
-  const metrics = createDeliveryMetrics(
-    deps.registry,
-    () => readBreakerStates(core.endpoints, core.breaker),
-    () => core.queue.getJobCounts(...DELIVERY_QUEUE_STATES),
-  );
-  const processor = createDeliveryProcessor({
-    endpoints: core.endpoints,
-    log: core.log,
-    breaker: core.breaker,
-    gate: core.gate,
-    dispatcher: agent,
-    timeoutMs: config.DELIVERY_TIMEOUT_MS,
-    metrics,
+  const runner = createDeliveryRunner({
+    connection: deps.redis,
+    config,
     logger,
+    registry: deps.registry,
     metadataFor: metadataFrom(deps.tasks),
     presign: presignFor(deps.store, config.S3_BUCKET),
-    linkTtlS: config.DELIVERY_LINK_TTL_S,
-  });
-  const worker = createDeliveryWorker({
-    connection: deps.redis,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: config.DELIVERY_CONCURRENCY,
-    backoffBaseMs: config.DELIVERY_BACKOFF_MS,
-    maxStalledCount: config.WORKER_MAX_STALLED,
     // A process killed mid-attempt is noticed as fast as one killed mid-download.
-    lockDurationMs: config.WORKER_LOCK_MS,
-    stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
-    processor,
-    logger,
+    stall: {
+      maxStalledCount: config.WORKER_MAX_STALLED,
+      lockDurationMs: config.WORKER_LOCK_MS,
+      stalledIntervalMs: config.WORKER_STALLED_INTERVAL_MS,
+    },
   });
+  const { core, worker, metrics } = runner;
   const consumerRedis = createRedis({
     url: config.REDIS_URL,
     clusterNodes: config.REDIS_CLUSTER_NODES,
@@ -164,9 +138,7 @@ export function startDelivery(config: WorkerConfig, deps: DeliveryRuntimeDeps): 
         stopFanOut.abort(new Error('delivery closing'));
         await fanOut;
         await forgetConsumer(consumerRedis, stream, consumer, logger);
-        await worker.close();
-        await core.close().catch(() => undefined);
-        await agent.close().catch(() => undefined);
+        await runner.close();
         await closeQuietly([consumerRedis]);
       })();
       return closing;
