@@ -1,6 +1,6 @@
 import { type RedisServerHarness, type RedisServerOptions, startRedisServer } from '@runway-relay/testkit';
 import { afterAll, beforeAll } from 'vitest';
-import { type Backing, startBacking } from './stack.js';
+import { type Backing, type BackingOptions, startBacking } from './stack.js';
 
 /**
  * A resource every test of a file shares: started by a `beforeAll`, disposed by an `afterAll`
@@ -28,7 +28,11 @@ export function perFile<T extends object>(start: () => Promise<T>, dispose: (res
 }
 
 /** Real Redis, a real S3 server and the provider simulator for the file (see {@link startBacking}). */
-export const useBacking = (): Backing => perFile(startBacking, (backing) => backing.dispose());
+export const useBacking = (options?: BackingOptions): Backing =>
+  perFile(
+    () => startBacking(options),
+    (backing) => backing.dispose(),
+  );
 
 /** A redis-server of the file's own (testkit's `startRedisServer`, never port 6379). */
 export const useRedisServer = (options?: RedisServerOptions): RedisServerHarness =>
