@@ -263,11 +263,21 @@ describe('input bounds of the admin API', () => {
     expect(String(answer.json.message), label).toMatch(field);
   };
 
+  /** A body, and the status and error it is refused with, the message naming `field`. */
+  type Refusal = [body: unknown, status: number, error: string, field: string | RegExp];
+
+  /** POSTs each case's body to `path`: every one is refused as its case says. */
+  const refusesAll = async (path: string, cases: Refusal[]) => {
+    for (const [body, status, error, field] of cases) {
+      refused(await dashboard.call('POST', path, { body }), status, error, field, JSON.stringify(body).slice(0, 80));
+    }
+  };
+
   it('POST /api/tasks refuses bad ids, oversized or odd metadata and pollution keys; registers nothing', async () => {
     const before = await snapshot(dashboard.service);
     const labels = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, 'v']));
     const deep = `{"task_id":"t-deep","metadata":{"a":${'['.repeat(40)}${']'.repeat(40)}}}`;
-    const cases: Array<[unknown, number, string, string | RegExp]> = [
+    const cases: Refusal[] = [
       [{ task_id: 'a*' }, 400, 'invalid_request', /^task_id:/],
       [{ task_id: 'a:b' }, 400, 'invalid_request', /^task_id:/],
       [{ task_id: 'a{b}' }, 400, 'invalid_request', /^task_id:/],
@@ -296,15 +306,7 @@ describe('input bounds of the admin API', () => {
       [deep, 400, 'body_too_deep', /deeper than 32 levels/],
       [JSON.stringify({ task_id: 't-huge', metadata: { k: 'v'.repeat(70_000) } }), 413, 'body_too_large', /.+/],
     ];
-    for (const [body, status, error, field] of cases) {
-      refused(
-        await dashboard.call('POST', '/api/tasks', { body }),
-        status,
-        error,
-        field,
-        JSON.stringify(body).slice(0, 80),
-      );
-    }
+    await refusesAll('/api/tasks', cases);
     expect(await snapshot(dashboard.service)).toEqual(before);
     // The dashboard runs in this process: a pollution that got through would show here.
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
@@ -334,7 +336,7 @@ describe('input bounds of the admin API', () => {
 
   it('POST /api/generate refuses a callBackUrl, bad fields and odd bodies before spending anything', async () => {
     const good = { prompt: 'a cat', duration: 5, quality: '720p', aspectRatio: '16:9' };
-    const cases: Array<[unknown, number, string, string | RegExp]> = [
+    const cases: Refusal[] = [
       [{ ...good, callBackUrl: 'https://evil.example/cb' }, 400, 'invalid_request', /callBackUrl/],
       [{ ...good, prompt: 'p'.repeat(1801) }, 400, 'invalid_request', /^prompt: cannot exceed 1800/],
       [{ ...good, prompt: '   ' }, 400, 'invalid_request', /^prompt: is required/],
@@ -352,15 +354,7 @@ describe('input bounds of the admin API', () => {
       [`{"prompt":${'['.repeat(40)}${']'.repeat(40)}}`, 400, 'body_too_deep', /deeper than 32/],
       [JSON.stringify({ ...good, prompt: 'p'.repeat(70_000) }), 413, 'body_too_large', /.+/],
     ];
-    for (const [body, status, error, field] of cases) {
-      refused(
-        await dashboard.call('POST', '/api/generate', { body }),
-        status,
-        error,
-        field,
-        JSON.stringify(body).slice(0, 80),
-      );
-    }
+    await refusesAll('/api/generate', cases);
     expect(backing.media.requests('/api/v1/runway/generate')).toBe(0);
     expect(backing.media.requests('/api/v1/aleph/generate')).toBe(0);
   });
