@@ -1,23 +1,12 @@
-import { createHash } from 'node:crypto';
-import { type MediaStoredEvent, parseTaskState, type RelayEvent } from '@runway-relay/contracts';
-import { generatedSha256, type MediaServer, startMediaServer, tinyPng } from '@runway-relay/simulator';
-import {
-  type RedisServerHarness,
-  type S3Harness,
-  startRedisServer,
-  startS3Server,
-  waitFor,
-} from '@runway-relay/testkit';
+import { type MediaStoredEvent, parseTaskState, type RelayEvent, type TaskState } from '@runway-relay/contracts';
+import { generatedSha256, tinyPng } from '@runway-relay/simulator';
+import { waitFor } from '@runway-relay/testkit';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DASHBOARD_PASSWORD,
-  DASHBOARD_USER,
-  dashboardAuth,
-  startTestDashboard,
-  type TestDashboard,
-} from './helpers/dashboard.js';
+import { dashboardAuth, startStackDashboard, type TestDashboard } from './helpers/dashboard.js';
+import { objectSha256 } from './helpers/faults-bucket.js';
 import { buildTestIngress, TEST_HMAC_KEY, type TestIngress, uniquePrefix } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
 import { readEvents, startTestWorker, type TestWorker } from './helpers/worker.js';
 
 // The Aleph model through the whole relay: submitted with the dashboard's POST /api/generate
@@ -29,17 +18,8 @@ const VIDEO = 64 * 1024;
 /** Seconds before the reconciler first polls a registered task: far past a delivered callback's processing. */
 const AFTER_S = 5;
 
-let redis: RedisServerHarness;
-let s3: S3Harness;
-let sim: MediaServer;
-let ingress: TestIngress;
-let dashboard: TestDashboard;
-let worker: TestWorker;
-let stream: string;
-
-beforeAll(async () => {
-  [redis, s3] = await Promise.all([startRedisServer(), startS3Server({ buckets: [] })]);
-  sim = await startMediaServer({
+const backing = useBacking({
+  media: {
     apiKey: KEY,
     defaultVideoSize: VIDEO,
     provider: {
@@ -47,13 +27,20 @@ beforeAll(async () => {
       stateMs: { wait: 50, queueing: 50, generating: 200 },
       callbacks: { hmacKey: TEST_HMAC_KEY, retries: 2, retryDelaysMs: [200, 400], timeoutMs: 2000 },
     },
-  });
+  },
+});
+let ingress: TestIngress;
+let dashboard: TestDashboard;
+let worker: TestWorker;
+let stream: string;
+
+beforeAll(async () => {
   const prefix = uniquePrefix();
   stream = `${prefix}:events`;
   const shared = {
     QUEUE_PREFIX: prefix,
     EVENTS_STREAM: stream,
-    PROVIDER_API_URL: sim.origin,
+    PROVIDER_API_URL: backing.media.origin,
     PROVIDER_API_KEY: KEY,
     PROVIDER_RPS: '100',
     PROVIDER_BURST: '20',
@@ -62,18 +49,15 @@ beforeAll(async () => {
     RECONCILE_MAX_INTERVAL_S: '2',
     RECONCILE_PASS_S: '1',
   };
-  ingress = await buildTestIngress(redis.url, { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream });
-  dashboard = await startTestDashboard({
-    REDIS_URL: redis.url,
-    DASHBOARD_USER,
-    DASHBOARD_PASSWORD,
-    NODE_ENV: 'test',
-    PUBLIC_CALLBACK_URL: `${ingress.url}/callbacks/runway`,
-    ...shared,
-  });
+  ingress = await buildTestIngress(backing.redis.url, { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream });
+  dashboard = await startStackDashboard(
+    backing,
+    { prefix, stream },
+    { PUBLIC_CALLBACK_URL: `${ingress.url}/callbacks/runway`, ...shared },
+  );
   worker = await startTestWorker(
-    redis.url,
-    s3,
+    backing.redis.url,
+    backing.s3,
     { S3_PREFIX: prefix, PROVIDER_VERIFY: 'true', ...shared },
     { loopbackIsPublic: true },
   );
@@ -82,9 +66,6 @@ afterAll(async () => {
   await worker?.close();
   await dashboard?.close();
   await ingress?.close();
-  await sim?.close();
-  await s3?.stop();
-  await redis?.dispose();
 });
 
 async function submitAleph(label: string): Promise<string> {
@@ -114,15 +95,6 @@ async function storedEventOf(taskId: string): Promise<MediaStoredEvent> {
   );
 }
 
-/** sha256 of an object as the bucket serves it. */
-async function bucketSha256(key: string): Promise<string> {
-  const res = await request(await worker.store.presign(key, 60));
-  expect(res.statusCode).toBe(200);
-  const hash = createHash('sha256');
-  for await (const chunk of res.body) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 /** The stored video and cover are the simulator's media of this task, byte for byte. */
 async function expectProviderMedia(stored: MediaStoredEvent, taskId: string): Promise<void> {
   const video = stored.objects.find((object) => object.kind === 'video');
@@ -130,13 +102,24 @@ async function expectProviderMedia(stored: MediaStoredEvent, taskId: string): Pr
   expect(video).toMatchObject({ size: VIDEO, bucket: 'runway-media' });
   const videoSha = await generatedSha256('video', VIDEO, taskId);
   expect(video?.sha256).toBe(videoSha);
-  expect(await bucketSha256(video?.key ?? '')).toBe(videoSha);
+  expect(await objectSha256(backing.s3, video?.key ?? '')).toBe(videoSha);
   const coverSha = await generatedSha256('cover', tinyPng().length, taskId);
   expect(cover?.sha256).toBe(coverSha);
-  expect(await bucketSha256(cover?.key ?? '')).toBe(coverSha);
+  expect(await objectSha256(backing.s3, cover?.key ?? '')).toBe(coverSha);
 }
 
-const taskState = async (taskId: string) => parseTaskState(await ingress.inspect.hgetall(ingress.keys.task(taskId)));
+/**
+ * The task ended stored (its record matching `record` too), announced by one media.stored and
+ * nothing else, and it left the reconciler's schedule.
+ */
+async function expectStoredOnce(taskId: string, record: Partial<TaskState>): Promise<void> {
+  const state = parseTaskState(await ingress.inspect.hgetall(ingress.keys.task(taskId)));
+  expect(state).toMatchObject({ status: 'stored', ...record });
+  expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(['media.stored']);
+  await waitFor(async () => (await ingress.inspect.zscore(ingress.keys.pollDue, taskId)) === null || null, {
+    description: 'registry entry closed',
+  });
+}
 
 async function metric(line: string): Promise<number> {
   const res = await request(`http://127.0.0.1:${worker.opsPort}/metrics`);
@@ -148,32 +131,28 @@ async function metric(line: string): Promise<number> {
 describe('the Aleph model end to end', () => {
   it('a submitted Aleph task: its signed callback is verified against /api/v1/aleph/record-info and its media stored', async () => {
     const taskId = await submitAleph('delivered');
-    expect(sim.tasks.get(taskId)?.model).toBe('aleph');
+    expect(backing.media.tasks.get(taskId)?.model).toBe('aleph');
 
     const stored = await storedEventOf(taskId);
     // The callback came (Aleph's shape: top-level taskId, data.result_video_url) and was acknowledged.
-    const delivery = sim.lifecycle.deliveries().find((d) => d.taskId === taskId);
+    const delivery = backing.media.lifecycle.deliveries().find((d) => d.taskId === taskId);
     expect(delivery?.delivered).toBe(true);
     expect('source' in stored ? stored.source : undefined).toBeUndefined();
     expect(stored.metadata).toEqual({ case: 'delivered', model: 'aleph' });
     await expectProviderMedia(stored, taskId);
 
     // Verified once, at Aleph's endpoint: the Runway one was never asked.
-    expect(sim.api.polls(taskId)).toBe(1);
-    expect(sim.api.counts().record_detail ?? 0).toBe(0);
+    expect(backing.media.api.polls(taskId)).toBe(1);
+    expect(backing.media.api.counts().record_detail ?? 0).toBe(0);
     expect(await metric('relay_callback_verification_total{result="agree"}')).toBe(1);
     expect(await metric('relay_provider_requests_total{endpoint="aleph_record_info",outcome="ok"}')).toBe(1);
 
-    expect(await taskState(taskId)).toMatchObject({ status: 'stored', conflicts: 0 });
-    expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(['media.stored']);
-    // It left the reconciler's schedule without a single poll.
-    await waitFor(async () => (await ingress.inspect.zscore(ingress.keys.pollDue, taskId)) === null || null, {
-      description: 'registry entry closed',
-    });
+    // Stored once, and it left the reconciler's schedule without a single poll.
+    await expectStoredOnce(taskId, { conflicts: 0 });
   }, 60_000);
 
   it('an Aleph task whose callback is lost: the reconciler polls Aleph\'s endpoint and stores it, source "poll"', async () => {
-    sim.lifecycle.setSuppressCallbacks(true);
+    backing.media.lifecycle.setSuppressCallbacks(true);
     const taskId = await submitAleph('lost');
     const before = await metric('relay_callback_verification_total{result="agree"}');
 
@@ -182,16 +161,12 @@ describe('the Aleph model end to end', () => {
     expect(stored.metadata).toEqual({ case: 'lost', model: 'aleph' });
     await expectProviderMedia(stored, taskId);
     // No callback was ever sent for it; the relay asked Aleph's endpoint, never the Runway one.
-    expect(sim.lifecycle.deliveries().some((d) => d.taskId === taskId)).toBe(false);
-    expect(sim.api.polls(taskId)).toBeGreaterThanOrEqual(1);
-    expect(sim.api.counts().record_detail ?? 0).toBe(0);
+    expect(backing.media.lifecycle.deliveries().some((d) => d.taskId === taskId)).toBe(false);
+    expect(backing.media.api.polls(taskId)).toBeGreaterThanOrEqual(1);
+    expect(backing.media.api.counts().record_detail ?? 0).toBe(0);
     // A job made from the API's answer is not verified again.
     expect(await metric('relay_callback_verification_total{result="agree"}')).toBe(before);
 
-    expect(await taskState(taskId)).toMatchObject({ status: 'stored', accepted_outcome: 'success' });
-    expect((await eventsOf(taskId)).map((event) => event.type)).toEqual(['media.stored']);
-    await waitFor(async () => (await ingress.inspect.zscore(ingress.keys.pollDue, taskId)) === null || null, {
-      description: 'registry entry closed',
-    });
+    await expectStoredOnce(taskId, { accepted_outcome: 'success' });
   }, 60_000);
 });

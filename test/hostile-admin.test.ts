@@ -3,14 +3,15 @@ import { createTaskRegistry } from '@runway-relay/admission';
 import { loadDashboardConfig, quarantineIdFor, registryTtlSeconds, relayKeys } from '@runway-relay/contracts';
 import { createDashboard, type DashboardOverrides, type DashboardService } from '@runway-relay/dashboard';
 import { generateSecret } from '@runway-relay/delivery';
-import { startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
+import { startWebhookReceiver, waitFor } from '@runway-relay/testkit';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DASHBOARD_PASSWORD, DASHBOARD_USER, dashboardAuth, dashboardStorageEnv } from './helpers/dashboard.js';
 import { verifyReceived } from './helpers/delivery.js';
 import { buildTestIngress, failureBody, providerHeaders, type TestIngress } from './helpers/ingress.js';
-import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, startStack } from './helpers/stack.js';
+import { perFile, useBacking } from './helpers/per-file.js';
+import { newTaskId, simulatedSuccess, startStack } from './helpers/stack.js';
 
 /*
  * A hostile reviewer's probes of the admin API (docs/security.md, "The admin API under attack"),
@@ -19,13 +20,7 @@ import { type Backing, newTaskId, type Stack, simulatedSuccess, startBacking, st
  * it fails when a refusal disappears, and most check that a refused request changed nothing.
  */
 
-let backing: Backing;
-beforeAll(async () => {
-  backing = await startBacking();
-});
-afterAll(async () => {
-  await backing?.dispose();
-});
+const backing = useBacking();
 
 interface Answer {
   status: number;
@@ -49,15 +44,11 @@ interface Dashboard {
   close(): Promise<void>;
 }
 
-/** A dashboard through `createDashboard` on `stack`'s prefix (or a fresh one), its log lines kept. */
-async function startDashboard(
-  env: Record<string, string>,
-  overrides: Omit<DashboardOverrides, 'logDestination'> = {},
-): Promise<Dashboard> {
-  const logs: string[] = [];
-  const destination = new Writable({
+/** A log destination that appends each non-empty line written to `lines`. */
+function logSink(lines: string[]): Writable {
+  return new Writable({
     write(chunk: Buffer, _encoding, done) {
-      logs.push(
+      lines.push(
         ...chunk
           .toString()
           .split('\n')
@@ -66,6 +57,15 @@ async function startDashboard(
       done();
     },
   });
+}
+
+/** A dashboard through `createDashboard` on `stack`'s prefix (or a fresh one), its log lines kept. */
+async function startDashboard(
+  env: Record<string, string>,
+  overrides: Omit<DashboardOverrides, 'logDestination'> = {},
+): Promise<Dashboard> {
+  const logs: string[] = [];
+  const destination = logSink(logs);
   const config = loadDashboardConfig({
     DASHBOARD_HOST: '127.0.0.1',
     DASHBOARD_PORT: '0',
@@ -263,11 +263,21 @@ describe('input bounds of the admin API', () => {
     expect(String(answer.json.message), label).toMatch(field);
   };
 
+  /** A body, and the status and error it is refused with, the message naming `field`. */
+  type Refusal = [body: unknown, status: number, error: string, field: string | RegExp];
+
+  /** POSTs each case's body to `path`: every one is refused as its case says. */
+  const refusesAll = async (path: string, cases: Refusal[]) => {
+    for (const [body, status, error, field] of cases) {
+      refused(await dashboard.call('POST', path, { body }), status, error, field, JSON.stringify(body).slice(0, 80));
+    }
+  };
+
   it('POST /api/tasks refuses bad ids, oversized or odd metadata and pollution keys; registers nothing', async () => {
     const before = await snapshot(dashboard.service);
     const labels = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, i) => [`k${i}`, 'v']));
     const deep = `{"task_id":"t-deep","metadata":{"a":${'['.repeat(40)}${']'.repeat(40)}}}`;
-    const cases: Array<[unknown, number, string, string | RegExp]> = [
+    const cases: Refusal[] = [
       [{ task_id: 'a*' }, 400, 'invalid_request', /^task_id:/],
       [{ task_id: 'a:b' }, 400, 'invalid_request', /^task_id:/],
       [{ task_id: 'a{b}' }, 400, 'invalid_request', /^task_id:/],
@@ -296,15 +306,7 @@ describe('input bounds of the admin API', () => {
       [deep, 400, 'body_too_deep', /deeper than 32 levels/],
       [JSON.stringify({ task_id: 't-huge', metadata: { k: 'v'.repeat(70_000) } }), 413, 'body_too_large', /.+/],
     ];
-    for (const [body, status, error, field] of cases) {
-      refused(
-        await dashboard.call('POST', '/api/tasks', { body }),
-        status,
-        error,
-        field,
-        JSON.stringify(body).slice(0, 80),
-      );
-    }
+    await refusesAll('/api/tasks', cases);
     expect(await snapshot(dashboard.service)).toEqual(before);
     // The dashboard runs in this process: a pollution that got through would show here.
     expect((Object.prototype as Record<string, unknown>).polluted).toBeUndefined();
@@ -334,7 +336,7 @@ describe('input bounds of the admin API', () => {
 
   it('POST /api/generate refuses a callBackUrl, bad fields and odd bodies before spending anything', async () => {
     const good = { prompt: 'a cat', duration: 5, quality: '720p', aspectRatio: '16:9' };
-    const cases: Array<[unknown, number, string, string | RegExp]> = [
+    const cases: Refusal[] = [
       [{ ...good, callBackUrl: 'https://evil.example/cb' }, 400, 'invalid_request', /callBackUrl/],
       [{ ...good, prompt: 'p'.repeat(1801) }, 400, 'invalid_request', /^prompt: cannot exceed 1800/],
       [{ ...good, prompt: '   ' }, 400, 'invalid_request', /^prompt: is required/],
@@ -352,15 +354,7 @@ describe('input bounds of the admin API', () => {
       [`{"prompt":${'['.repeat(40)}${']'.repeat(40)}}`, 400, 'body_too_deep', /deeper than 32/],
       [JSON.stringify({ ...good, prompt: 'p'.repeat(70_000) }), 413, 'body_too_large', /.+/],
     ];
-    for (const [body, status, error, field] of cases) {
-      refused(
-        await dashboard.call('POST', '/api/generate', { body }),
-        status,
-        error,
-        field,
-        JSON.stringify(body).slice(0, 80),
-      );
-    }
+    await refusesAll('/api/generate', cases);
     expect(backing.media.requests('/api/v1/runway/generate')).toBe(0);
     expect(backing.media.requests('/api/v1/aleph/generate')).toBe(0);
   });
@@ -594,6 +588,53 @@ describe('input bounds of the admin API', () => {
   });
 });
 
+/**
+ * A describe's webhook scene, started before its tests and closed after them: a receiver, a
+ * stack (ingress and a worker that delivers) on `env`, and this file's dashboard on its queue.
+ */
+function useWebhookScene(
+  env: Record<string, string>,
+  options: { overrides?: Omit<DashboardOverrides, 'logDestination'>; workerLogDestination?: Writable } = {},
+) {
+  return perFile(
+    async () => {
+      const receiver = await startWebhookReceiver();
+      const stack = await startStack(
+        backing,
+        env,
+        options.workerLogDestination ? { workerLogDestination: options.workerLogDestination } : {},
+      );
+      const dashboard = await startDashboard(
+        { QUEUE_PREFIX: stack.prefix, EVENTS_STREAM: stack.stream, ...env },
+        options.overrides,
+      );
+      return { receiver, stack, dashboard };
+    },
+    async ({ receiver, stack, dashboard }) => {
+      await dashboard.close();
+      await stack.close();
+      await receiver.close();
+    },
+  );
+}
+
+interface DeliveryRow {
+  status: string;
+  attempt_log: Array<{ http_status: number | null; error: string }>;
+}
+
+/** The task's first webhook delivery, as GET /api/tasks/:id/deliveries lists it, once it has `status`. */
+function deliveryOnceIn(dashboard: Dashboard, taskId: string, status: string): Promise<DeliveryRow> {
+  return waitFor(
+    async () => {
+      const answer = await dashboard.call('GET', `/api/tasks/${taskId}/deliveries`);
+      const [first] = (answer.json.deliveries ?? []) as DeliveryRow[];
+      return first?.status === status ? first : null;
+    },
+    { timeoutMs: 20_000, description: `the delivery of ${taskId} to be ${status}` },
+  );
+}
+
 /** Addresses of the endpoints' URL check: a test's own "DNS". */
 const NAMES: Record<string, string[]> = {
   'hooks.partner.example': ['127.0.0.1'],
@@ -611,33 +652,16 @@ const resolveHost = async (host: string) => {
 };
 
 describe('webhook endpoint SSRF, DELIVERY_ALLOW_PRIVATE unset', () => {
-  let stack: Stack;
-  let dashboard: Dashboard;
-  let receiver: WebhookReceiver;
   // Plain http allowed so that the address, not the scheme, is what gets judged.
-  const env = {
-    DELIVERY_ALLOW_HTTP: 'true',
-    DELIVERY_ATTEMPTS: '3',
-    DELIVERY_BACKOFF_MS: '20',
-    DELIVERY_TIMEOUT_MS: '2000',
-  };
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    stack = await startStack(backing, env);
-    dashboard = await startDashboard(
-      { QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX, EVENTS_STREAM: stack.stream, ...env },
-      { resolveHost },
-    );
-  });
-  afterAll(async () => {
-    await dashboard?.close();
-    await stack?.close();
-    await receiver?.close();
-  });
+  const scene = useWebhookScene(
+    { DELIVERY_ALLOW_HTTP: 'true', DELIVERY_ATTEMPTS: '3', DELIVERY_BACKOFF_MS: '20', DELIVERY_TIMEOUT_MS: '2000' },
+    { overrides: { resolveHost } },
+  );
 
-  const create = (url: string) => dashboard.call('POST', '/api/endpoints', { body: { url } });
+  const create = (url: string) => scene.dashboard.call('POST', '/api/endpoints', { body: { url } });
 
   it('refuses loopback, private, metadata and smuggled addresses in every spelling (422 naming the address)', async () => {
+    const { dashboard } = scene;
     const cases: Array<[string, string]> = [
       ['http://127.0.0.1/', '127.0.0.1'],
       ['http://127.1/', '127.0.0.1'],
@@ -682,6 +706,7 @@ describe('webhook endpoint SSRF, DELIVERY_ALLOW_PRIVATE unset', () => {
   });
 
   it('refuses other schemes and credentials; stores the URL it judged, in canonical form', async () => {
+    const { dashboard } = scene;
     for (const url of [
       'ftp://93.184.216.34/',
       'file:///etc/passwd',
@@ -725,21 +750,12 @@ describe('webhook endpoint SSRF, DELIVERY_ALLOW_PRIVATE unset', () => {
   });
 
   it('never connects to a name that resolved publicly at creation and to 127.0.0.1 at delivery (DNS rebinding)', async () => {
+    const { dashboard, stack, receiver } = scene;
     const created = await create(`http://localhost:${receiver.port}/hooks`);
     expect(created.status).toBe(201);
     const taskId = newTaskId();
     expect((await stack.deliver(failureBody(taskId))).status).toBe(200);
-    const delivery = await waitFor(
-      async () => {
-        const answer = await dashboard.call('GET', `/api/tasks/${taskId}/deliveries`);
-        const [first] = (answer.json.deliveries ?? []) as Array<{
-          status: string;
-          attempt_log: Array<{ error: string }>;
-        }>;
-        return first?.status === 'failed' ? first : null;
-      },
-      { timeoutMs: 20_000, description: 'the blocked delivery to fail' },
-    );
+    const delivery = await deliveryOnceIn(dashboard, taskId, 'failed');
     // Refused at connect time, once: a forbidden address does not become public by retrying.
     expect(delivery.attempt_log).toHaveLength(1);
     expect(delivery.attempt_log[0]?.error).toMatch(/^blocked: refused to connect to forbidden address localhost/);
@@ -748,51 +764,27 @@ describe('webhook endpoint SSRF, DELIVERY_ALLOW_PRIVATE unset', () => {
 });
 
 describe('webhook redirects', () => {
-  let stack: Stack;
-  let dashboard: Dashboard;
-  let redirecting: WebhookReceiver;
-  let target: WebhookReceiver;
   // The receivers listen on 127.0.0.1: private addresses allowed, so only the redirect rule is tested.
-  const env = {
+  const scene = useWebhookScene({
     DELIVERY_ALLOW_HTTP: 'true',
     DELIVERY_ALLOW_PRIVATE: 'true',
     DELIVERY_ATTEMPTS: '2',
     DELIVERY_BACKOFF_MS: '20',
     DELIVERY_TIMEOUT_MS: '2000',
-  };
-  beforeAll(async () => {
-    redirecting = await startWebhookReceiver();
-    target = await startWebhookReceiver();
-    stack = await startStack(backing, env);
-    dashboard = await startDashboard({
-      QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX,
-      EVENTS_STREAM: stack.stream,
-      ...env,
-    });
   });
-  afterAll(async () => {
-    await dashboard?.close();
-    await stack?.close();
-    await redirecting?.close();
-    await target?.close();
-  });
+  /** Where the scene's receiver redirects to. */
+  const target = perFile(
+    () => startWebhookReceiver(),
+    (receiver) => receiver.close(),
+  );
 
   it('does not follow a 3xx: each is a failed attempt, the Location is never contacted', async () => {
+    const { dashboard, stack, receiver: redirecting } = scene;
     redirecting.always((_request, response) => response.writeHead(307, { location: target.url }).end());
     expect((await dashboard.call('POST', '/api/endpoints', { body: { url: redirecting.url } })).status).toBe(201);
     const taskId = newTaskId();
     expect((await stack.deliver(failureBody(taskId))).status).toBe(200);
-    const delivery = await waitFor(
-      async () => {
-        const answer = await dashboard.call('GET', `/api/tasks/${taskId}/deliveries`);
-        const [first] = (answer.json.deliveries ?? []) as Array<{
-          status: string;
-          attempt_log: Array<{ http_status: number; error: string }>;
-        }>;
-        return first?.status === 'failed' ? first : null;
-      },
-      { timeoutMs: 20_000, description: 'the redirected delivery to fail' },
-    );
+    const delivery = await deliveryOnceIn(dashboard, taskId, 'failed');
     expect(delivery.attempt_log.map((attempt) => [attempt.http_status, attempt.error])).toEqual([
       [307, 'HTTP 307'],
       [307, 'HTTP 307'],
@@ -803,38 +795,14 @@ describe('webhook redirects', () => {
 });
 
 describe('signing secrets are never shown twice nor logged', () => {
-  let stack: Stack;
-  let dashboard: Dashboard;
-  let receiver: WebhookReceiver;
   const workerLogs: string[] = [];
-  const env = {
-    DELIVERY_ALLOW_HTTP: 'true',
-    DELIVERY_ALLOW_PRIVATE: 'true',
-    DELIVERY_BACKOFF_MS: '20',
-    LOG_LEVEL: 'debug',
-  };
-  beforeAll(async () => {
-    receiver = await startWebhookReceiver();
-    const workerLogDestination = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        workerLogs.push(chunk.toString());
-        done();
-      },
-    });
-    stack = await startStack(backing, env, { workerLogDestination });
-    dashboard = await startDashboard({
-      QUEUE_PREFIX: stack.ingress.config.QUEUE_PREFIX,
-      EVENTS_STREAM: stack.stream,
-      ...env,
-    });
-  });
-  afterAll(async () => {
-    await dashboard?.close();
-    await stack?.close();
-    await receiver?.close();
-  });
+  const scene = useWebhookScene(
+    { DELIVERY_ALLOW_HTTP: 'true', DELIVERY_ALLOW_PRIVATE: 'true', DELIVERY_BACKOFF_MS: '20', LOG_LEVEL: 'debug' },
+    { workerLogDestination: logSink(workerLogs) },
+  );
 
   it('shows a secret in its create or rotate answer only; never in reads, errors or the logs of either service', async () => {
+    const { dashboard, stack, receiver } = scene;
     const chosen = generateSecret();
     const created = await dashboard.call('POST', '/api/endpoints', {
       body: { url: receiver.url, secret: chosen, description: 'mine' },
@@ -864,13 +832,7 @@ describe('signing secrets are never shown twice nor logged', () => {
     expect((await stack.deliver(failureBody(taskId))).status).toBe(200);
     await waitFor(() => receiver.received.length >= 1, { description: 'the delivery' });
     expect(() => verifyReceived(current, receiver.received[0] as never)).not.toThrow();
-    await waitFor(
-      async () =>
-        (
-          (await dashboard.call('GET', `/api/tasks/${taskId}/deliveries`)).json.deliveries as Array<{ status: string }>
-        )?.[0]?.status === 'delivered',
-      { description: 'the delivery logged' },
-    );
+    await deliveryOnceIn(dashboard, taskId, 'delivered');
 
     const messages = await dashboard.call('GET', `/api/endpoints/${id}/messages`);
     expect(messages.json.messages).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RelayEvent, TaskState } from '@runway-relay/contracts';
-import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
+import { type MediaServer, type MediaServerOptions, startMediaServer } from '@runway-relay/simulator';
 import {
   type RedisServerHarness,
   type S3Harness,
@@ -19,11 +19,16 @@ export interface Backing {
   dispose(): Promise<void>;
 }
 
-export async function startBacking(): Promise<Backing> {
+/** What a file may set of its backing: the simulator's options (its API key, the provider's timings, …). */
+export interface BackingOptions {
+  media?: MediaServerOptions;
+}
+
+export async function startBacking(options: BackingOptions = {}): Promise<Backing> {
   const [redis, s3, media] = await Promise.all([
     startRedisServer(),
     startS3Server({ buckets: [] }),
-    startMediaServer(),
+    startMediaServer(options.media),
   ]);
   return {
     redis,

@@ -1,28 +1,17 @@
 import { DeliveryEnvSchema } from '@runway-relay/contracts';
-import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
-import { Redis } from 'ioredis';
+import { useRedisClient } from '@runway-relay/testkit/per-file';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { assertEnvEndpointAllowed } from './delivery-core.js';
 import { createEndpointStore, ENV_ENDPOINT_ID, EndpointReadOnlyError } from './endpoint-store.js';
 import { deliveryKeys } from './keys.js';
 import { assertEndpointUrlAllowed, EndpointUrlError } from './url-policy.js';
 
-let server: RedisServerHarness;
-let redis: Redis;
+const redis = useRedisClient();
 let n = 0;
 const strict = { allowHttp: false, allowPrivate: false };
 const publicDns = async () => ['93.184.215.14'];
 const ENV_SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.dispose();
-});
 
 function store(options: { env?: boolean } = {}) {
   n += 1;

@@ -1,22 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useRedisClient } from '@runway-relay/testkit/per-file';
+import { describe, expect, it } from 'vitest';
 import { failedEvent } from '../test/harness.js';
 import { deliveryKeys } from './keys.js';
 import { createMessageLog, type MessageLogLimits, messageIdFor } from './message-log.js';
 
-let server: RedisServerHarness;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.dispose();
-});
+const redis = useRedisClient();
 
 const RETENTION_S = 3600;
 

@@ -1,21 +1,10 @@
 import { relayKeys } from '@runway-relay/contracts';
-import { type RedisServerHarness, startRedisServer } from '@runway-relay/testkit';
-import { Redis } from 'ioredis';
+import { useRedisClient } from '@runway-relay/testkit/per-file';
 import { Registry } from 'prom-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createReconcileLagGauge } from './reconcile-lag.js';
 
-let server: RedisServerHarness;
-let redis: Redis;
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  redis?.disconnect();
-  await server?.dispose();
-});
+const redis = useRedisClient();
 
 const value = async (registry: Registry) =>
   (await registry.getSingleMetric('relay_reconcile_oldest_due_seconds')?.get())?.values[0]?.value;
