@@ -50,6 +50,17 @@ describe('startRedisCluster', () => {
     expect(await connectedReplicas(master)).toBe(1);
   });
 
+  it('leaves a running node alone when asked to restart it, so dispose still stops every server', async () => {
+    // A second start on a running node's port would fail to bind and hide the running server
+    // from dispose: it outlived the test run.
+    const own = await startRedisCluster();
+    const port = own.ports[0] ?? 0;
+    await own.restartNode(port);
+    expect(await ping(port, 2_000)).toBe('PONG');
+    await own.dispose();
+    for (const nodePort of own.ports) expect(await ping(nodePort, 500)).toBeNull();
+  }, 60_000);
+
   it('rejects a replica lookup for a port that is no master', async () => {
     const master = await cluster.masterForSlot(0);
     const replica = await cluster.replicaOf(master);

@@ -53,7 +53,8 @@ export interface RedisClusterHarness {
   waitForFailover(slot: number, deadPort: number, timeoutMs?: number): Promise<number>;
   /**
    * Starts a killed node again on its port and data directory. A former master rejoins as a
-   * replica of the node that replaced it; resolves once its replication link is up.
+   * replica of the node that replaced it; resolves once its replication link is up. A node
+   * still running is left as it is.
    */
   restartNode(port: number, timeoutMs?: number): Promise<void>;
   /** Resolves once every live node says `cluster_state:ok` and every live replica's link is up. */
@@ -312,6 +313,10 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     restartNode: async (port, timeoutMs = 30_000) => {
       const node = nodeOn(port);
       if (!node) throw new Error(`no cluster node on port ${port}`);
+      // Already running (a test restarted it and its cleanup asks again): a second
+      // redis-server on the port would fail to bind and take the running one's place in
+      // `node.child`, so dispose would never kill the running one.
+      if (running(node)) return;
       await startNode(node);
       await waitFor(
         async () => {
