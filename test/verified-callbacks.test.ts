@@ -96,7 +96,7 @@ describe('verification on (a provider API key is set)', () => {
     expect(backing.media.requests(evilCover)).toBe(0);
     expect(backing.media.api.polls(taskId)).toBe(1);
 
-    const task = await stack.task(taskId);
+    const task = await stack.taskWhen(taskId, 'stored');
     expect(task).toMatchObject({ status: 'stored', conflict_state: 'resolved', conflicts: 1 });
     expect(task?.content?.video_url).toBe(backing.media.origin + backing.media.pathOf(taskId, 'video'));
     const metrics = (await opsGet(stack, '/metrics')).text;
@@ -169,7 +169,7 @@ describe('verification on (a provider API key is set)', () => {
     });
     expect(ofType(events, 'media.stored')).toEqual([]);
     expect(backing.media.requests(forged.data.video_url)).toBe(0);
-    expect(await stack.task(taskId)).toMatchObject({ status: 'failed', accepted_outcome: 'failure' });
+    expect(await stack.taskWhen(taskId, 'failed')).toMatchObject({ status: 'failed', accepted_outcome: 'failure' });
   });
 
   it("a forged failure for a task the API says succeeded: the provider's media are stored, no task.failed", async () => {
@@ -191,7 +191,7 @@ describe('verification on (a provider API key is set)', () => {
     });
     const [stored] = ofType(events, 'media.stored') as MediaStoredEvent[];
     expect(stored?.objects.find((o) => o.kind === 'video')?.sha256).toBe(await generatedSha256('video', VIDEO, taskId));
-    expect(await stack.task(taskId)).toMatchObject({ status: 'stored', accepted_outcome: 'success' });
+    expect(await stack.taskWhen(taskId, 'stored')).toMatchObject({ status: 'stored', accepted_outcome: 'success' });
   });
 
   it('the API still generating: the job is retried and stores once the simulator finishes', async () => {
@@ -255,7 +255,7 @@ describe('verification on (a provider API key is set)', () => {
     expect(backing.media.api.polls(taskId)).toBe(1);
     expect(backing.media.requests(forged.data.video_url)).toBe(0);
     expect(backing.media.requests(forged.data.image_url)).toBe(0);
-    expect(await stack.task(taskId)).toMatchObject({ status: 'failed', error_category: 'unverified' });
+    expect(await stack.taskWhen(taskId, 'failed')).toMatchObject({ status: 'failed', error_category: 'unverified' });
     const metrics = (await opsGet(stack, '/metrics')).text;
     expect(metricValue(metrics, 'relay_callback_verification_total{result="unknown_task"}')).toBe(1);
     expect(metricValue(metrics, 'relay_callback_verification_total{result="unavailable"}')).toBe(0);

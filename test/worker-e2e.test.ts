@@ -105,7 +105,7 @@ describe('provider failure callbacks', () => {
     for (const event of events) {
       expect(event.category, event.provider_message ?? '').toBe(expected.get(event.task_id));
       expect(event).toMatchObject({ source: 'provider', attempts: 1, detail: null });
-      expect((await stack.task(event.task_id))?.status).toBe('failed');
+      expect((await stack.taskWhen(event.task_id, 'failed')).status).toBe('failed');
     }
   });
 

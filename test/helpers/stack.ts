@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { RelayEvent, TaskState } from '@runway-relay/contracts';
+import { parseTaskState, type RelayEvent, type TaskState } from '@runway-relay/contracts';
 import { type MediaServer, type MediaServerOptions, startMediaServer } from '@runway-relay/simulator';
 import {
   type RedisServerHarness,
@@ -54,6 +54,11 @@ export interface Stack {
   events(): Promise<RelayEvent[]>;
   waitForEvents(count: number, timeoutMs?: number): Promise<RelayEvent[]>;
   task(taskId: string): Promise<TaskState | null>;
+  /**
+   * The task record once its status is `status`. A record turns `stored` or `failed` a moment
+   * after its outcome event is written (docs/architecture.md §7): read it after an event with this.
+   */
+  taskWhen(taskId: string, status: TaskState['status']): Promise<TaskState>;
   close(): Promise<void>;
 }
 
@@ -83,6 +88,7 @@ export async function startStack(
     },
   );
   const events = () => readEvents(ingress.config, stream);
+  const task = async (taskId: string) => parseTaskState(await ingress.inspect.hgetall(ingress.keys.task(taskId)));
   return {
     ingress,
     worker,
@@ -101,9 +107,14 @@ export async function startStack(
         },
         { timeoutMs, description: `${count} events` },
       ),
-    task: async (taskId) =>
-      (await import('@runway-relay/contracts')).parseTaskState(
-        await ingress.inspect.hgetall(ingress.keys.task(taskId)),
+    task,
+    taskWhen: (taskId, status) =>
+      waitFor(
+        async () => {
+          const state = await task(taskId);
+          return state?.status === status ? state : null;
+        },
+        { description: `task ${taskId} ${status}` },
       ),
     close: async () => {
       await worker.close();

@@ -1,28 +1,15 @@
 import type { MediaStoredEvent } from '@runway-relay/contracts';
-import {
-  neverRespond,
-  type RedisServerHarness,
-  respondWith,
-  startRedisServer,
-  startWebhookReceiver,
-  type WebhookReceiver,
-  waitFor,
-} from '@runway-relay/testkit';
+import { neverRespond, respondWith, startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
+import { useRedisServer } from '@runway-relay/testkit/per-file';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { failedEvent, type Harness, type HarnessOptions, startHarness } from '../test/harness.js';
 import type { WebhookPayload } from './payload.js';
 
-let redis: RedisServerHarness;
+const redis = useRedisServer();
 let receiver: WebhookReceiver;
 let harness: Harness | undefined;
 
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis.dispose();
-});
 afterEach(async () => {
   await harness?.close();
   harness = undefined;

@@ -1,24 +1,12 @@
-import {
-  type RedisServerHarness,
-  respondWith,
-  startRedisServer,
-  startWebhookReceiver,
-  type WebhookReceiver,
-  waitFor,
-} from '@runway-relay/testkit';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { respondWith, startWebhookReceiver, type WebhookReceiver, waitFor } from '@runway-relay/testkit';
+import { useRedisServer } from '@runway-relay/testkit/per-file';
+import { afterEach, describe, expect, it } from 'vitest';
 import { failedEvent, type Harness, startHarness } from '../test/harness.js';
 
-let redis: RedisServerHarness;
+const redis = useRedisServer();
 let receiver: WebhookReceiver;
 let h: Harness;
 
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis.dispose();
-});
 afterEach(async () => {
   await h.close();
   await receiver.close();

@@ -46,37 +46,53 @@ export function createDeliveryMetrics(
       buckets: [1, 2, 3, 5, 8, 12, 15, 20, 30, 50],
       registers: [registry],
     }),
-    breakerState: new Gauge({
-      name: 'relay_webhook_breaker_state',
-      help: 'Circuit breaker of each endpoint: 0 closed, 1 half-open, 2 open (read from Redis at scrape)',
-      labelNames: ['endpoint_id'] as const,
-      registers: [registry],
-      async collect() {
-        if (!breakerStates) return;
-        try {
-          for (const [endpoint_id, state] of Object.entries(await breakerStates())) {
-            this.set({ endpoint_id }, BREAKER_VALUE[state]);
-          }
-        } catch {
-          // Redis away: keep the last values rather than failing the scrape.
-        }
-      },
-    }),
-    queueJobs: new Gauge({
-      name: 'relay_webhook_queue_jobs',
-      help: 'Jobs in the deliveries queue by state (delayed includes retries waiting out their backoff and open breakers)',
-      labelNames: ['state'] as const,
-      registers: [registry],
-      async collect() {
-        if (!queueDepth) return;
-        try {
-          for (const [state, count] of Object.entries(await queueDepth())) this.set({ state }, count);
-        } catch {
-          // Redis away: keep the last values rather than failing the scrape.
-        }
-      },
-    }),
+    breakerState: scrapedGauge(
+      registry,
+      'relay_webhook_breaker_state',
+      'Circuit breaker of each endpoint: 0 closed, 1 half-open, 2 open (read from Redis at scrape)',
+      'endpoint_id',
+      breakerStates &&
+        (async () =>
+          Object.fromEntries(Object.entries(await breakerStates()).map(([id, state]) => [id, BREAKER_VALUE[state]]))),
+    ),
+    queueJobs: scrapedGauge(
+      registry,
+      'relay_webhook_queue_jobs',
+      'Jobs in the deliveries queue by state (delayed includes retries waiting out their backoff and open breakers)',
+      'state',
+      queueDepth,
+    ),
   };
 }
 
 export type DeliveryMetrics = ReturnType<typeof createDeliveryMetrics>;
+
+/**
+ * A gauge of one label whose values are read at scrape time (from Redis) by `read`, label value →
+ * number. Without `read` it stays empty; when the read fails (Redis away) it keeps the last
+ * values rather than failing the scrape.
+ */
+function scrapedGauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  label: L,
+  read: (() => Promise<Record<string, number>>) | undefined,
+): Gauge<L> {
+  return new Gauge({
+    name,
+    help,
+    labelNames: [label] as const,
+    registers: [registry],
+    async collect() {
+      if (!read) return;
+      try {
+        for (const [value, count] of Object.entries(await read())) {
+          this.set({ [label]: value } as Partial<Record<L, string>>, count);
+        }
+      } catch {
+        // Redis away: keep the last values rather than failing the scrape.
+      }
+    },
+  });
+}
