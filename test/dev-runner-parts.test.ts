@@ -88,14 +88,23 @@ describe('the run record: what a killed runner left running', () => {
     expect(processIdentity(recorded.pid)).toBeUndefined();
   });
 
+  /**
+   * The signal that ended `child`. stopRecorded sees a process gone once it is a zombie; this
+   * process reaps it, and `child` learns how it ended, a moment later.
+   */
+  async function endedBy(child: ChildProcess): Promise<NodeJS.Signals | null> {
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+    return child.signalCode;
+  }
+
   it('stops with SIGTERM, kills one that ignores it after the grace, never signals a reused pid', async () => {
     const polite = await startSleeper();
     expect(await stopRecorded(polite.recorded, 30_000)).toBe('stopped');
-    expect(polite.child.signalCode).toBe('SIGTERM');
+    expect(await endedBy(polite.child)).toBe('SIGTERM');
 
     const stubborn = await startSleeper(true);
     expect(await stopRecorded(stubborn.recorded, 300)).toBe('killed');
-    expect(stubborn.child.signalCode).toBe('SIGKILL');
+    expect(await endedBy(stubborn.child)).toBe('SIGKILL');
 
     const other = await startSleeper();
     expect(await stopRecorded({ ...other.recorded, identity: 'linux:another-boot:1' }, 300)).toBe('gone');
