@@ -1,16 +1,8 @@
 import { PassThrough } from 'node:stream';
 import { createTaskRegistry } from '@runway-relay/admission';
 import { type RelayEvent, relayKeys } from '@runway-relay/contracts';
-import { type MediaServer, startMediaServer } from '@runway-relay/simulator';
-import {
-  freePort,
-  type RedisServerHarness,
-  type S3Harness,
-  startRedisServer,
-  startS3Server,
-  waitFor,
-} from '@runway-relay/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, waitFor } from '@runway-relay/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   DASHBOARD_PASSWORD,
   DASHBOARD_USER,
@@ -19,6 +11,7 @@ import {
   type TestDashboard,
 } from './helpers/dashboard.js';
 import { buildTestIngress, providerHeaders, type TestIngress, uniquePrefix } from './helpers/ingress.js';
+import { useBacking } from './helpers/per-file.js';
 import { simulatedSuccess } from './helpers/stack.js';
 import { readEvents, startTestWorker, type TestWorker } from './helpers/worker.js';
 
@@ -27,16 +20,8 @@ const TASKS = 200;
 /** The simulator's callback retry schedule, compressed: 4 tries within about a second. */
 const RETRY_DELAYS_MS = [100, 200, 400];
 
-let redis: RedisServerHarness;
-let s3: S3Harness;
-let sim: MediaServer;
-let dashboard: TestDashboard | undefined;
-let worker: TestWorker | undefined;
-let ingress: TestIngress | undefined;
-
-beforeAll(async () => {
-  [redis, s3] = await Promise.all([startRedisServer(), startS3Server({ buckets: [] })]);
-  sim = await startMediaServer({
+const backing = useBacking({
+  media: {
     apiKey: KEY,
     defaultVideoSize: 16 * 1024,
     provider: {
@@ -45,15 +30,18 @@ beforeAll(async () => {
       failureRatio: 0.2,
       callbacks: { retries: RETRY_DELAYS_MS.length, retryDelaysMs: RETRY_DELAYS_MS, timeoutMs: 500 },
     },
-  });
+  },
 });
+let dashboard: TestDashboard | undefined;
+let worker: TestWorker | undefined;
+let ingress: TestIngress | undefined;
+
+// Registered before useBacking's own afterAll runs (vitest runs afterAll hooks in reverse), so
+// the services stop before their Redis, S3 and simulator.
 afterAll(async () => {
   await dashboard?.close();
   await worker?.close();
   await ingress?.close();
-  await sim?.close();
-  await s3?.stop();
-  await redis?.dispose();
 });
 
 const outcomesByTask = (events: RelayEvent[]) => {
@@ -74,7 +62,7 @@ describe('reconciliation end to end', () => {
     const shared = {
       QUEUE_PREFIX: prefix,
       EVENTS_STREAM: stream,
-      PROVIDER_API_URL: sim.origin,
+      PROVIDER_API_URL: backing.media.origin,
       PROVIDER_API_KEY: KEY,
       PROVIDER_RPS: '500',
       PROVIDER_BURST: '100',
@@ -85,7 +73,7 @@ describe('reconciliation end to end', () => {
       RECONCILE_PASS_S: '1',
     };
     const admin = await startTestDashboard({
-      REDIS_URL: redis.url,
+      REDIS_URL: backing.redis.url,
       DASHBOARD_USER,
       DASHBOARD_PASSWORD,
       NODE_ENV: 'test',
@@ -94,7 +82,12 @@ describe('reconciliation end to end', () => {
       ...shared,
     });
     dashboard = admin;
-    const started = await startTestWorker(redis.url, s3, { S3_PREFIX: prefix, ...shared }, { loopbackIsPublic: true });
+    const started = await startTestWorker(
+      backing.redis.url,
+      backing.s3,
+      { S3_PREFIX: prefix, ...shared },
+      { loopbackIsPublic: true },
+    );
     worker = started;
 
     const submitted: string[] = [];
@@ -120,16 +113,16 @@ describe('reconciliation end to end', () => {
     expect(new Set(submitted).size).toBe(TASKS);
 
     // The provider finishes every task and exhausts its retries against the closed port.
-    await waitFor(() => sim.lifecycle.deliveries().length === TASKS, {
+    await waitFor(() => backing.media.lifecycle.deliveries().length === TASKS, {
       timeoutMs: 30_000,
       description: 'callbacks given up',
     });
-    await sim.lifecycle.settled();
-    expect(sim.lifecycle.deliveries().filter((d) => d.delivered)).toEqual([]);
-    const retries = sim.lifecycle.deliveries().map((d) => d.attempts.length);
+    await backing.media.lifecycle.settled();
+    expect(backing.media.lifecycle.deliveries().filter((d) => d.delivered)).toEqual([]);
+    const retries = backing.media.lifecycle.deliveries().map((d) => d.attempts.length);
     expect(Math.min(...retries)).toBe(RETRY_DELAYS_MS.length + 1);
     // Only now does the ingress come back, on the URL the provider was given.
-    ingress = await buildTestIngress(redis.url, {
+    ingress = await buildTestIngress(backing.redis.url, {
       QUEUE_PREFIX: prefix,
       EVENTS_STREAM: stream,
       INGRESS_PORT: String(ingressPort),
@@ -152,18 +145,18 @@ describe('reconciliation end to end', () => {
 
     const stored = final.filter((e) => e.type === 'media.stored');
     const failed = final.filter((e) => e.type === 'task.failed');
-    const failedTasks = sim.tasks.list().filter((t) => t.state === 'fail').length;
+    const failedTasks = backing.media.tasks.list().filter((t) => t.state === 'fail').length;
     expect(stored.length).toBe(TASKS - failedTasks);
     expect(failed.length).toBe(failedTasks);
     // Recovered by polling: each stored event says so and carries the labels registered with it.
     expect(stored.every((e) => e.source === 'poll' && e.metadata?.batch === 'e2e')).toBe(true);
     expect(failed.every((e) => e.metadata?.batch === 'e2e' && e.source === 'provider')).toBe(true);
 
-    const polls = submitted.map((id) => sim.api.polls(id));
+    const polls = submitted.map((id) => backing.media.api.polls(id));
     const perTask = polls.reduce((a, b) => a + b, 0) / TASKS;
     console.log(
       `reconcile e2e: ${TASKS} tasks, ${stored.length} recovered by polling (stored), ${failed.length} failed (classified from polls); ` +
-        `polls per task: mean ${perTask.toFixed(2)}, max ${Math.max(...polls)}; simulator requests ${JSON.stringify(sim.api.counts())}`,
+        `polls per task: mean ${perTask.toFixed(2)}, max ${Math.max(...polls)}; simulator requests ${JSON.stringify(backing.media.api.counts())}`,
     );
     expect(Math.max(...polls)).toBeLessThanOrEqual(3);
 
@@ -190,20 +183,20 @@ describe('reconciliation end to end', () => {
     destination.on('data', (chunk: Buffer) => lines.push(...chunk.toString('utf8').split('\n').filter(Boolean)));
     const env = { QUEUE_PREFIX: prefix, EVENTS_STREAM: stream, RECONCILE_AFTER_S: '0', RECONCILE_PASS_S: '1' };
     const plain = await startTestWorker(
-      redis.url,
-      s3,
+      backing.redis.url,
+      backing.s3,
       { S3_PREFIX: prefix, LOG_LEVEL: 'info', ...env },
       { loopbackIsPublic: true, logDestination: destination },
     );
-    const front = await buildTestIngress(redis.url, env);
+    const front = await buildTestIngress(backing.redis.url, env);
     try {
       expect(lines.some((line) => line.includes('PROVIDER_API_KEY unset: the reconciler does not run'))).toBe(true);
       const keys = relayKeys(prefix, plain.config.QUEUE_NAME);
       const registry = createTaskRegistry({ redis: front.inspect, keys, afterS: 0, ttlSeconds: 3600 });
       const taskId = `nokey-${prefix}`;
       await registry.register(taskId, { customer: 'acme' });
-      const pollsBefore = sim.api.counts().record_detail ?? 0;
-      const body = simulatedSuccess(sim, taskId, { size: 4096 }, null);
+      const pollsBefore = backing.media.api.counts().record_detail ?? 0;
+      const body = simulatedSuccess(backing.media, taskId, { size: 4096 }, null);
       const res = await front.app.inject({
         method: 'POST',
         url: '/callbacks/runway',
@@ -232,7 +225,7 @@ describe('reconciliation end to end', () => {
       expect(await front.inspect.zscore(keys.pollDue, taskId)).toBeNull();
       // Two pass periods later, still no poll: there is no reconciler without a key.
       await new Promise((resolve) => setTimeout(resolve, 2500));
-      expect(sim.api.counts().record_detail ?? 0).toBe(pollsBefore);
+      expect(backing.media.api.counts().record_detail ?? 0).toBe(pollsBefore);
     } finally {
       await front.close();
       await plain.close();
