@@ -15,7 +15,7 @@ import type { ProviderClient, TaskDetail, TaskModel } from '@runway-relay/provid
 import type { EventStreamOptions, Logger, RedisClient } from '@runway-relay/runtime';
 import { Counter, type Registry } from 'prom-client';
 import { jobFromPoll, providerApiJob } from '../reconcile/poll-job.js';
-import { type Difference, type MediaUrls, verifyAgainstProvider } from './verify-callback.js';
+import { type MediaUrls, verifyAgainstProvider } from './verify-callback.js';
 
 /**
  * What a job does once the provider's API has been asked:
@@ -172,15 +172,11 @@ export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVeri
         case 'unknown_task':
           // A signed callback for a task the provider's API says it does not know: never
           // confirmable, so retrying for hours would only delay the verdict. A security event.
-          log.warn(
-            {
-              security: 'callback_unverified',
-              kind: verification.error.kind,
-              provider_code: verification.error.code,
-              request_id: job.receipt.request_id,
-              source_ip: job.receipt.source_ip,
-              auth: job.receipt.auth,
-            },
+          logSecurityEvent(
+            log,
+            job,
+            'callback_unverified',
+            { kind: verification.error.kind, provider_code: verification.error.code },
             'the provider API does not know this task: the callback is not trusted, nothing downloaded',
           );
           return {
@@ -206,7 +202,15 @@ export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVeri
         case 'disagree': {
           const truth = jobFromDetail(verification.detail, now());
           const recorded = await recordDisagreement(job, state, truth);
-          if (recorded) logMismatch(log, job, verification.differences);
+          if (recorded) {
+            logSecurityEvent(
+              log,
+              job,
+              'callback_mismatch',
+              { differences: verification.differences },
+              "callback disagrees with the provider API: the API's answer is used",
+            );
+          }
           return truth.callback.outcome === 'success' && verification.detail.video
             ? {
                 kind: 'store',
@@ -219,16 +223,22 @@ export function createCallbackVerifier(deps: CallbackVerifierDeps): CallbackVeri
   };
 }
 
-/** The security event: who sent what (redacted), never a full URL or a query string. */
-function logMismatch(log: Logger, job: CallbackJob, differences: Difference[]): void {
+/** A security event: what the provider API found, and who sent the callback (redacted: never a full URL or a query string). */
+function logSecurityEvent(
+  log: Logger,
+  job: CallbackJob,
+  security: 'callback_mismatch' | 'callback_unverified',
+  fields: Record<string, unknown>,
+  message: string,
+): void {
   log.warn(
     {
-      security: 'callback_mismatch',
-      differences,
+      security,
+      ...fields,
       request_id: job.receipt.request_id,
       source_ip: job.receipt.source_ip,
       auth: job.receipt.auth,
     },
-    "callback disagrees with the provider API: the API's answer is used",
+    message,
   );
 }
