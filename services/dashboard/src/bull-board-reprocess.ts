@@ -2,6 +2,7 @@ import { TaskIdSchema } from '@runway-relay/contracts';
 import type { FastifyInstance } from 'fastify';
 import { BULL_BOARD_PATH } from './bull-board.js';
 import { operatorOf } from './operator.js';
+import { reprocessRefusal } from './reprocess-refusal.js';
 import type { TaskAdmin } from './task-admin.js';
 
 /** Bull Board's "retry one job" call: `PUT <base>/api/queues/<queue>/<job id>/retry`. */
@@ -48,18 +49,9 @@ export function registerBullBoardReprocess(app: FastifyInstance, tasks: TaskAdmi
       { task_id: taskId, job_id: jobId, reason: result.reason },
       'Bull Board retry: task record left as it is',
     );
+    if (result.reason !== 'conflict_open' && result.reason !== 'other_job') return;
     // Answered here in our error shape: Bull Board's routes have an error handler of their own.
-    if (result.reason === 'conflict_open') {
-      return reply.code(409).send({
-        error: 'conflict_open',
-        message: `task ${taskId} has an open conflict: resolve it (POST /api/tasks/${taskId}/conflict), which re-runs the side kept`,
-      });
-    }
-    if (result.reason === 'other_job') {
-      return reply.code(409).send({
-        error: 'other_job',
-        message: `job ${jobId} is not task ${taskId}'s current job (${result.jobId}): its outcome was superseded, nothing to re-run`,
-      });
-    }
+    const refusal = reprocessRefusal(taskId, result);
+    return reply.code(refusal.statusCode).send({ error: refusal.error, message: refusal.message });
   });
 }

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ConflictAdmin } from '../conflict-admin.js';
 import { operatorOf } from '../operator.js';
+import { reprocessRefusal } from '../reprocess-refusal.js';
 import type { TaskAdmin } from '../task-admin.js';
 import { BadCursorError, listTasks } from '../task-list.js';
 
@@ -97,28 +98,7 @@ export function registerTaskRoutes(
         from_status: result.fromStatus,
       });
     }
-    switch (result.reason) {
-      case 'not_found':
-        throw notFound(`no task ${taskId}`);
-      case 'in_progress':
-        throw new HttpError(
-          409,
-          'in_progress',
-          `job ${result.jobId} is ${result.state}: it has not finished, nothing to re-process`,
-        );
-      case 'conflict_open':
-        throw new HttpError(
-          409,
-          'conflict_open',
-          `task ${taskId} has an open conflict: resolve it (POST /api/tasks/${taskId}/conflict), which re-runs the side kept`,
-        );
-      case 'job_removed':
-        throw new HttpError(
-          409,
-          'job_removed',
-          `the job ${result.jobId} was removed by retention together with the media URLs; the callback must be re-sent`,
-        );
-    }
+    throw reprocessRefusal(taskId, result);
   });
 
   /**
