@@ -2,7 +2,7 @@
  * `npm run dev` (scripts/dev.ts) as a person runs it: the runner in its own process group, as a
  * terminal's foreground job, stopped by SIGINT to that whole group, as Ctrl-C does.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -115,6 +115,29 @@ function devEnv(): Record<string, string> {
   );
 }
 
+/**
+ * What a process that should have exited is doing (Linux): its state, the kernel function it
+ * sleeps in and what its stdin/stdout/stderr are, for the message of a failed wait.
+ */
+function procState(pid: number): string {
+  const read = (path: string) => {
+    try {
+      return readFileSync(path, 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  };
+  const link = (fd: number) => {
+    try {
+      return readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return '?';
+    }
+  };
+  const state = /^State:\s*(.*)$/m.exec(read(`/proc/${pid}/status`))?.[1] ?? '?';
+  return `[state ${state}, wchan ${read(`/proc/${pid}/wchan`)}, fd 0 ${link(0)}, 1 ${link(1)}, 2 ${link(2)}]`;
+}
+
 describe('npm run dev', () => {
   it('Ctrl-C drains each service once, keeps the data, and the next start sees the earlier task', async () => {
     const first = startRunner();
@@ -200,7 +223,9 @@ describe('npm run dev', () => {
       timeoutMs: 120_000,
       description: 'the services to exit after their runner was killed',
     }).catch((error: unknown) => {
-      const left = services.filter(isRunning).map((recorded) => `${recorded.name} (pid ${recorded.pid})`);
+      const left = services
+        .filter(isRunning)
+        .map((recorded) => `${recorded.name} (pid ${recorded.pid}) ${procState(recorded.pid)}`);
       throw new Error(`${String(error)}; still running: ${left.join(', ')}`);
     });
     // Redis cannot watch a pipe: it is still up, on its port.
